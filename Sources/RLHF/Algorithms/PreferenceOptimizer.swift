@@ -1,0 +1,75 @@
+/// An algorithm that improves a policy by paying for preference queries, one iteration at a time.
+///
+/// The training loop (``TrainingLoop``) owns the ledger, the evaluation schedule, progress and
+/// checkpoints; an optimizer only says what one iteration costs and performs it.
+public protocol PreferenceOptimizer {
+    /// The policy parameters θ (one flat vector).
+    var parameters: [Double] { get set }
+    /// Queries one iteration needs; the loop stops when fewer remain.
+    var queriesPerIteration: Int { get }
+    /// Performs iteration `t` (0-based), paying through `ledger`; returns the environment steps
+    /// it took. Everything random in it is drawn from generators seeded by (seed, t, …), so an
+    /// iteration's result depends only on θ, t and the seed.
+    mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int
+}
+
+/// One block's zeroth-order estimate: Δ̂ averaged over the judged pairs, with the direction.
+struct BlockEstimate {
+    /// Mean of Δ̂ over the pairs the panel judged (0 if every pair was skipped).
+    var meanDifference: Double
+    /// Pairs judged (skipped pairs excluded).
+    var judgedPairs: Int
+    /// Environment steps taken by the 2N rollouts.
+    var steps: Int
+}
+
+/// Reusable buffers and actors of one block's worker, so that iterations allocate nothing.
+final class ZerothOrderWorker<F: PolicyFamily>: @unchecked Sendable {
+    /// v, a unit vector over the block's coordinates.
+    var direction: [Double]
+    /// θ + μ v.
+    var perturbed: [Double]
+    /// π_θ.
+    var base: F.Actor
+    /// π_{θ+μv}.
+    var candidate: F.Actor
+
+    init(family: F, blockSize: Int) {
+        direction = [Double](repeating: 0, count: blockSize)
+        perturbed = [Double](repeating: 0, count: family.parameterCount)
+        base = perturbed.withUnsafeBufferPointer { family.makeActor($0) }
+        candidate = base
+    }
+}
+
+/// The zeroth-order value-difference estimate shared by ZPG and ZBCPG (spec §4, steps 1–3).
+///
+/// Draws v uniformly from the unit sphere of the block's coordinates (stream (seed, t, b)),
+/// perturbs θ' = θ + μ v, and for n = 1…N rolls out τ⁰ ~ π_θ and τ¹ ~ π_θ' and asks the panel
+/// (stream (seed, t, b, n)); returns the mean of Δ̂ = σ⁻¹(trim(p̂)) with v left in the worker.
+func estimateBlock<E: Environment, F: PolicyFamily>(
+    env: E, family: F, panel: EvaluatorPanel, theta: UnsafeBufferPointer<Double>,
+    coordinates: [Int], mu: Double, pairs: Int, seed: UInt64, iteration t: Int, block b: Int,
+    worker: ZerothOrderWorker<F>
+) -> BlockEstimate where F.State == E.State {
+    var rng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b))
+    worker.direction.withUnsafeMutableBufferPointer { rng.fillUnitSphere($0) }
+    for i in 0..<theta.count { worker.perturbed[i] = theta[i] }
+    for (i, c) in coordinates.enumerated() { worker.perturbed[c] += mu * worker.direction[i] }
+    family.update(&worker.base, to: theta)
+    worker.perturbed.withUnsafeBufferPointer { family.update(&worker.candidate, to: $0) }
+
+    let gammaM = panel.teacher.myopicDiscount
+    var sum = 0.0, judged = 0, steps = 0
+    for n in 0..<pairs {
+        var pairRng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b), UInt64(n + 1))
+        let t0 = env.rollout(&worker.base, myopicDiscount: gammaM, using: &pairRng)
+        let t1 = env.rollout(&worker.candidate, myopicDiscount: gammaM, using: &pairRng)
+        steps += t0.steps + t1.steps
+        if let delta = panel.estimateDifference(t0.shown, t1.shown, using: &pairRng) {
+            sum += delta
+            judged += 1
+        }
+    }
+    return BlockEstimate(meanDifference: judged > 0 ? sum / Double(judged) : 0, judgedPairs: judged, steps: steps)
+}

@@ -1,0 +1,146 @@
+/// Hyperparameters of ZBCPG (spec §4), with their defaults.
+public struct ZBCPGHyperparameters: Sendable, Equatable, Codable {
+    /// How coordinates are grouped into blocks.
+    public enum BlockMode: String, Sendable, Equatable, Codable, CaseIterable {
+        /// A fixed random partition into K blocks of ~d/K coordinates, all K estimated each
+        /// iteration in parallel (the default).
+        case partition
+        /// One block of ``ZBCPGHyperparameters/blockSize`` coordinates drawn at random each iteration.
+        case random
+    }
+
+    /// μ, α, N and clipping, as for ZPG (N is per block).
+    public var base = ZPGHyperparameters()
+    /// Number of blocks K (partition mode). Default 4: on `classic` (d = 92) that is 23
+    /// coordinates a block, and four workers keep 2–4 cores busy.
+    public var blocks: Int = 4
+    /// The grouping.
+    public var mode: BlockMode = .partition
+    /// Block size b in random mode (nil: ⌈d/K⌉).
+    public var blockSize: Int? = nil
+    /// Worker threads for the blocks (results do not depend on it). Default: all cores.
+    public var threads: Int = Parallel.coreCount
+
+    /// The defaults.
+    public init() {}
+
+    /// Throws on bad values.
+    public func validate() throws {
+        try base.validate()
+        try Validate.atLeast(blocks, 1, "blocks (K)")
+        if let b = blockSize { try Validate.atLeast(b, 1, "block size") }
+        try Validate.atLeast(threads, 1, "threads")
+    }
+}
+
+/// ZBCPG, zeroth-order block-coordinate policy gradient (spec §4, seed 003).
+///
+/// The coordinates are split into K blocks (a fixed random partition drawn from stream
+/// (seed, 0xB10C), each block's indices sorted). Per iteration, every block b — in parallel,
+/// each with its own rollouts, evaluators and random stream (seed, t, b) — draws v_b uniformly
+/// from the unit sphere of its coordinates, estimates Δ̂_b for θ' = θ + μ v_b as ZPG does, and
+/// forms ĝ_b = (d_b/μ) Δ̂_b v_b. The update θ ← θ + α Σ_b ĝ_b applies all blocks at once.
+/// Each iteration costs K·N·M queries. With K = 1 the block is every coordinate in order and
+/// the numbers are ZPG's exactly. In random mode, one block of b coordinates is drawn per
+/// iteration from stream (seed, t, 0xB10C) and the iteration costs N·M queries.
+public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.State == E.State {
+    /// The hyperparameters.
+    public let hyper: ZBCPGHyperparameters
+    /// The environment rollouts run in.
+    public let env: E
+    /// The policy parametrization.
+    public let family: F
+    /// The simulated evaluators.
+    public let panel: EvaluatorPanel
+    /// The run's seed.
+    public let seed: UInt64
+    public var parameters: [Double]
+    /// The blocks' coordinates (partition mode).
+    public let blocks: [[Int]]
+    let workers: [ZerothOrderWorker<F>]
+    let randomBlockSize: Int
+
+    /// Creates the optimizer starting from `initial` (θ = 0, the uniform policy, if nil).
+    public init(env: E, family: F, panel: EvaluatorPanel, hyper: ZBCPGHyperparameters = .init(),
+                seed: UInt64, initial: [Double]? = nil) throws {
+        try hyper.validate()
+        let d = family.parameterCount
+        guard hyper.blocks <= d else {
+            throw RLHFError.invalidArgument(name: "blocks (K)", message: "\(hyper.blocks) blocks exceed the \(d) parameters")
+        }
+        self.env = env
+        self.family = family
+        self.panel = panel
+        self.hyper = hyper
+        self.seed = seed
+        parameters = initial ?? [Double](repeating: 0, count: d)
+        precondition(parameters.count == d, "θ has \(parameters.count) entries, the policy needs \(d)")
+        blocks = ZBCPG.partition(dimension: d, blocks: hyper.blocks, seed: seed)
+        randomBlockSize = min(d, hyper.blockSize ?? (d + hyper.blocks - 1) / hyper.blocks)
+        switch hyper.mode {
+        case .partition: workers = blocks.map { ZerothOrderWorker(family: family, blockSize: $0.count) }
+        case .random: workers = [ZerothOrderWorker(family: family, blockSize: randomBlockSize)]
+        }
+    }
+
+    /// A random partition of 0..<d into K blocks of sizes differing by at most one, each sorted.
+    /// With K = 1 it is 0..<d in order.
+    public static func partition(dimension d: Int, blocks k: Int, seed: UInt64) -> [[Int]] {
+        if k == 1 { return [Array(0..<d)] }
+        var rng = Xoshiro256(seed: seed, stream: 0xB10C)
+        let perm = rng.permutation(d)
+        var out = [[Int]]()
+        var start = 0
+        for b in 0..<k {
+            let size = d / k + (b < d % k ? 1 : 0)
+            out.append(perm[start..<(start + size)].sorted())
+            start += size
+        }
+        return out
+    }
+
+    public var queriesPerIteration: Int {
+        (hyper.mode == .partition ? blocks.count : 1) * hyper.base.pairs * panel.queriesPerPair
+    }
+
+    public mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int {
+        try ledger.charge(queriesPerIteration, for: "one ZBCPG iteration")
+        let h = hyper.base
+        let d = parameters.count
+        // The blocks of this iteration.
+        let chosen: [[Int]]
+        switch hyper.mode {
+        case .partition: chosen = blocks
+        case .random:
+            var rng = Xoshiro256(seed: seed, stream: UInt64(t), 0xB10C)
+            chosen = [Array(rng.permutation(d).prefix(randomBlockSize)).sorted()]
+        }
+        // Every block estimates its value difference in parallel from the same θ.
+        let (env, family, panel, seed, workers) = (self.env, self.family, self.panel, self.seed, self.workers)
+        let estimates: [BlockEstimate] = parameters.withUnsafeBufferPointer { theta in
+            nonisolated(unsafe) let theta = theta
+            return Parallel.map(chosen.count, threads: hyper.threads) { b in
+                estimateBlock(env: env, family: family, panel: panel, theta: theta, coordinates: chosen[b],
+                              mu: h.mu, pairs: h.pairs, seed: seed, iteration: t, block: b, worker: workers[b])
+            }
+        }
+        // ĝ = Σ_b (d_b/μ) Δ̂_b v_b; the blocks are disjoint, so ‖ĝ‖² = Σ_b ((d_b/μ) Δ̂_b)².
+        var scales = [Double](), norm2 = 0.0, steps = 0
+        for (b, e) in estimates.enumerated() {
+            guard e.meanDifference.isFinite else {
+                throw RLHFError.diverged(iteration: t, message: "block \(b)'s value-difference estimate is \(e.meanDifference) (trimming ε = \(panel.trim); use ε > 0)")
+            }
+            let s = Double(chosen[b].count) / h.mu * e.meanDifference
+            scales.append(s)
+            norm2 += s * s
+            steps += e.steps
+        }
+        var factor = h.alpha
+        if let clip = h.gradientClip, norm2 > clip * clip { factor *= clip / norm2.squareRoot() }
+        for (b, coordinates) in chosen.enumerated() {
+            let step = factor * scales[b]
+            for (i, c) in coordinates.enumerated() { parameters[c] += step * workers[b].direction[i] }
+        }
+        return steps
+    }
+}

@@ -1,0 +1,89 @@
+/// Hyperparameters of ZPG (spec §4), with their defaults.
+///
+/// The defaults are the calibration of spec §4 (tabular softmax from θ = 0 on `classic` with
+/// Bradley-Terry feedback): μ = 4, α = 0.01, N = 8 pairs, with M = 10 evaluators set on the
+/// panel. Smaller μ or larger α drowned in noise there.
+public struct ZPGHyperparameters: Sendable, Equatable, Codable {
+    /// Perturbation radius μ.
+    public var mu: Double = 4
+    /// Step size α.
+    public var alpha: Double = 0.01
+    /// Trajectory pairs N per iteration (per block, for ZBCPG).
+    public var pairs: Int = 8
+    /// Clip the norm of the gradient estimate to this value (nil: no clipping).
+    public var gradientClip: Double? = nil
+
+    /// The defaults.
+    public init() {}
+
+    /// Throws on non-finite or non-positive values.
+    public func validate() throws {
+        try Validate.positive(mu, "mu (perturbation radius)")
+        try Validate.positive(alpha, "alpha (step size)")
+        try Validate.atLeast(pairs, 1, "pairs (N)")
+        if let c = gradientClip { try Validate.positive(c, "gradient clip") }
+    }
+}
+
+/// ZPG, zeroth-order policy gradient without a reward model (spec §4, seed 003).
+///
+/// Per iteration t:
+/// 1. draw v uniformly from the unit sphere S^{d−1} and set θ' = θ + μ v;
+/// 2. for n = 1…N roll out τ⁰ ~ π_θ and τ¹ ~ π_θ', ask the M evaluators, Δ̂_n = σ⁻¹(trim(p̂_n));
+/// 3. ĝ = (d/μ)·mean(Δ̂)·v, an estimate of the gradient of the μ-smoothed value;
+/// 4. θ ← θ + α ĝ (ĝ's norm clipped if asked).
+/// Each iteration costs N·M queries and 2N rollouts. It is ZBCPG with one block: the random
+/// streams are the same, so `ZBCPG` with K = 1 reproduces ZPG exactly.
+public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.State == E.State {
+    /// The hyperparameters.
+    public let hyper: ZPGHyperparameters
+    /// The environment rollouts run in.
+    public let env: E
+    /// The policy parametrization.
+    public let family: F
+    /// The simulated evaluators.
+    public let panel: EvaluatorPanel
+    /// The run's seed.
+    public let seed: UInt64
+    public var parameters: [Double]
+    let worker: ZerothOrderWorker<F>
+    let allCoordinates: [Int]
+
+    /// Creates the optimizer starting from `initial` (θ = 0, the uniform policy, if nil).
+    public init(env: E, family: F, panel: EvaluatorPanel, hyper: ZPGHyperparameters = .init(),
+                seed: UInt64, initial: [Double]? = nil) throws {
+        try hyper.validate()
+        self.env = env
+        self.family = family
+        self.panel = panel
+        self.hyper = hyper
+        self.seed = seed
+        let d = family.parameterCount
+        parameters = initial ?? [Double](repeating: 0, count: d)
+        precondition(parameters.count == d, "θ has \(parameters.count) entries, the policy needs \(d)")
+        worker = ZerothOrderWorker(family: family, blockSize: d)
+        allCoordinates = Array(0..<d)
+    }
+
+    public var queriesPerIteration: Int { hyper.pairs * panel.queriesPerPair }
+
+    public mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int {
+        try ledger.charge(queriesPerIteration, for: "one ZPG iteration")
+        let d = parameters.count
+        // Steps 1–2: perturb along v and estimate V(θ + μv) − V(θ) from N judged pairs.
+        let estimate = parameters.withUnsafeBufferPointer { theta in
+            estimateBlock(env: env, family: family, panel: panel, theta: theta, coordinates: allCoordinates,
+                          mu: hyper.mu, pairs: hyper.pairs, seed: seed, iteration: t, block: 0, worker: worker)
+        }
+        guard estimate.meanDifference.isFinite else {
+            throw RLHFError.diverged(iteration: t, message: "the value-difference estimate is \(estimate.meanDifference) (trimming ε = \(panel.trim); use ε > 0)")
+        }
+        // Step 3: ĝ = (d/μ) Δ̂ v, whose norm is (d/μ)|Δ̂| because v is a unit vector.
+        var scale = Double(d) / hyper.mu * estimate.meanDifference
+        if let clip = hyper.gradientClip, abs(scale) > clip { scale = scale > 0 ? clip : -clip }
+        // Step 4: gradient ascent.
+        let step = hyper.alpha * scale
+        for i in 0..<d { parameters[i] += step * worker.direction[i] }
+        return estimate.steps
+    }
+}

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A Monte-Carlo estimate with its standard error.
+public struct Estimate: Sendable, Equatable, Codable {
+    /// The sample mean.
+    public var mean: Double
+    /// The standard error of the mean, s/√n.
+    public var standardError: Double
+    /// Number of samples n.
+    public var count: Int
+
+    /// Creates an estimate from its parts.
+    public init(mean: Double, standardError: Double, count: Int) {
+        self.mean = mean
+        self.standardError = standardError
+        self.count = count
+    }
+
+    /// The estimate of the mean of `samples`.
+    public init(samples: [Double]) {
+        var acc = RunningMoments()
+        for x in samples { acc.add(x) }
+        self = acc.estimate
+    }
+}
+
+/// Running mean and variance (Welford), mergeable (Chan et al.) in a fixed order.
+public struct RunningMoments: Sendable, Equatable {
+    /// Number of values seen.
+    public private(set) var count = 0
+    /// Their mean.
+    public private(set) var mean = 0.0
+    /// Sum of squared deviations from the mean.
+    public private(set) var m2 = 0.0
+
+    /// An empty accumulator.
+    public init() {}
+
+    /// Adds one value.
+    public mutating func add(_ x: Double) {
+        count += 1
+        let delta = x - mean
+        mean += delta / Double(count)
+        m2 += delta * (x - mean)
+    }
+
+    /// Merges another accumulator into this one.
+    public mutating func merge(_ other: RunningMoments) {
+        guard other.count > 0 else { return }
+        guard count > 0 else { self = other; return }
+        let n = Double(count + other.count)
+        let delta = other.mean - mean
+        mean += delta * Double(other.count) / n
+        m2 += other.m2 + delta * delta * Double(count) * Double(other.count) / n
+        count += other.count
+    }
+
+    /// The sample variance (n − 1 in the denominator).
+    public var variance: Double { count > 1 ? m2 / Double(count - 1) : 0 }
+
+    /// The mean with its standard error.
+    public var estimate: Estimate {
+        Estimate(mean: mean, standardError: count > 0 ? (variance / Double(count)).squareRoot() : .nan, count: count)
+    }
+}
+
+/// Monte-Carlo evaluation of a policy by rollouts, single-threaded or in parallel.
+public enum MonteCarlo {
+    /// Episodes per work item. Fixed, so that the split — and so every number — is the same on
+    /// any number of cores.
+    public static let chunkSize = 256
+
+    /// The mean return of `episodes` rollouts with its standard error, and the steps taken,
+    /// using up to `threads` worker tasks (a TaskGroup); chunk c draws from stream (seed, c).
+    public static func evaluate<E: Environment, F: PolicyFamily>(
+        _ env: E, family: F, parameters: [Double], episodes: Int, seed: UInt64, threads: Int
+    ) async -> (value: Estimate, steps: Int) where F.State == E.State {
+        let chunks = (episodes + chunkSize - 1) / chunkSize
+        var results = [(RunningMoments, Int)?](repeating: nil, count: chunks)
+        let theta = parameters
+        if threads <= 1 {
+            for c in 0..<chunks {
+                results[c] = runChunk(env, family: family, theta: theta, chunk: c, episodes: episodes, seed: seed)
+            }
+        } else {
+            await withTaskGroup(of: (Int, RunningMoments, Int).self) { group in
+                var next = 0
+                func launch() {
+                    let c = next
+                    next += 1
+                    group.addTask {
+                        let r = runChunk(env, family: family, theta: theta, chunk: c, episodes: episodes, seed: seed)
+                        return (c, r.0, r.1)
+                    }
+                }
+                for _ in 0..<min(threads, chunks) { launch() }
+                for await (c, m, s) in group {
+                    results[c] = (m, s)
+                    if next < chunks { launch() }
+                }
+            }
+        }
+        var total = RunningMoments()
+        var steps = 0
+        for r in results { total.merge(r!.0); steps += r!.1 }
+        return (total.estimate, steps)
+    }
+
+    /// Rolls out chunk `c` of an evaluation.
+    @inlinable
+    static func runChunk<E: Environment, F: PolicyFamily>(
+        _ env: E, family: F, theta: [Double], chunk c: Int, episodes: Int, seed: UInt64
+    ) -> (RunningMoments, Int) where F.State == E.State {
+        var rng = Xoshiro256(seed: seed, stream: UInt64(c))
+        var actor = theta.withUnsafeBufferPointer { family.makeActor($0) }
+        var m = RunningMoments()
+        var steps = 0
+        let end = min(episodes, (c + 1) * chunkSize)
+        for _ in (c * chunkSize)..<end {
+            let e = env.rollout(&actor, using: &rng)
+            m.add(e.totalReturn)
+            steps += e.steps
+        }
+        return (m, steps)
+    }
+}

@@ -1,0 +1,116 @@
+/// The algorithms `rlhf train` runs.
+public enum AlgorithmName: String, Sendable, Codable, CaseIterable {
+    /// Zeroth-order policy gradient (spec §4).
+    case zpg
+    /// Zeroth-order block-coordinate policy gradient (spec §4).
+    case zbcpg
+}
+
+/// Everything that defines one training run; equal configurations give equal numbers.
+///
+/// Hyperparameters are flat fields so that a configuration reads the same on the command line,
+/// in `summary.json` and in study files.
+public struct TrainConfiguration: Sendable, Equatable, Codable {
+    /// The algorithm.
+    public var algorithm: AlgorithmName = .zpg
+    /// The environment.
+    public var environment = EnvironmentSpec(name: "classic")
+    /// The evaluators' link function.
+    public var link: LinkFunction = .bradleyTerry
+    /// Number of evaluators M a pair is shown to.
+    public var evaluators: Int = 10
+    /// Trimming ε (nil: 1/(2M)).
+    public var trim: Double? = nil
+    /// Noisy-teacher settings.
+    public var teacher = Teacher()
+    /// The query budget.
+    public var budget: Int = 1_000_000
+    /// The seed.
+    public var seed: UInt64 = 0
+    /// Perturbation radius μ.
+    public var mu: Double = 4
+    /// Step size α (nil: the algorithm's default, see ``defaultAlpha(dimension:)``).
+    public var alpha: Double? = nil
+    /// Trajectory pairs N per iteration (per block for ZBCPG).
+    public var pairs: Int = 8
+    /// Gradient-norm clip (nil: none).
+    public var gradientClip: Double? = nil
+    /// ZBCPG: number of blocks K.
+    public var blocks: Int = 4
+    /// ZBCPG: partition or random blocks.
+    public var blockMode: ZBCPGHyperparameters.BlockMode = .partition
+    /// ZBCPG random mode: block size b (nil: ⌈d/K⌉).
+    public var blockSize: Int? = nil
+    /// ZBCPG: worker threads (results do not depend on it).
+    public var threads: Int = Parallel.coreCount
+    /// Evaluate every this many iterations (nil: about 100 points over the run).
+    public var evaluateEvery: Int? = nil
+
+    /// The defaults: ZPG on `classic`, Bradley-Terry, M = 10, 10⁶ queries, seed 0.
+    public init() {}
+
+    /// ZPG's default step size (spec §4's calibration).
+    public static let zpgAlpha = 0.01
+
+    /// The step size used when ``alpha`` is nil: 0.01 for ZPG; for ZBCPG 0.01·d/b̄ with b̄ the
+    /// mean block size (= 0.01·K for a partition). An iteration of ZBCPG estimates the gradient
+    /// from K blocks' worth of queries (partition) or only b of d coordinates (random block), so
+    /// the step is scaled to keep progress per query comparable to ZPG's — the linear
+    /// scaling rule. On `classic` with K = 4 this default reached the same normalized value
+    /// per query as ZPG (see the README's table).
+    public func defaultAlpha(dimension d: Int) -> Double {
+        switch algorithm {
+        case .zpg: return Self.zpgAlpha
+        case .zbcpg:
+            switch blockMode {
+            case .partition: return Self.zpgAlpha * Double(min(blocks, d))
+            case .random:
+                let b = min(d, blockSize ?? (d + blocks - 1) / blocks)
+                return Self.zpgAlpha * Double(d) / Double(b)
+            }
+        }
+    }
+
+    /// ZPG's hyperparameters for a policy of dimension d.
+    public func zpgHyperparameters(dimension d: Int) -> ZPGHyperparameters {
+        var h = ZPGHyperparameters()
+        h.mu = mu
+        h.alpha = alpha ?? defaultAlpha(dimension: d)
+        h.pairs = pairs
+        h.gradientClip = gradientClip
+        return h
+    }
+
+    /// ZBCPG's hyperparameters for a policy of dimension d.
+    public func zbcpgHyperparameters(dimension d: Int) -> ZBCPGHyperparameters {
+        var h = ZBCPGHyperparameters()
+        h.base = zpgHyperparameters(dimension: d)
+        h.blocks = blocks
+        h.mode = blockMode
+        h.blockSize = blockSize
+        h.threads = threads
+        return h
+    }
+
+    /// The evaluator panel this configuration describes.
+    public func makePanel() throws -> EvaluatorPanel {
+        try EvaluatorPanel(link: link, evaluators: evaluators, trim: trim, teacher: teacher)
+    }
+
+    /// Checks every value that does not need the environment, before anything runs.
+    public func validate() throws {
+        _ = try makePanel()
+        try Validate.atLeast(budget, 1, "query budget")
+        try zbcpgHyperparameters(dimension: max(blocks, 1)).validate()
+        if let e = evaluateEvery { try Validate.atLeast(e, 1, "evaluate every") }
+    }
+
+    /// Queries one iteration costs.
+    public var queriesPerIteration: Int {
+        let perBlock = pairs * evaluators
+        switch algorithm {
+        case .zpg: return perBlock
+        case .zbcpg: return (blockMode == .partition ? blocks : 1) * perBlock
+        }
+    }
+}

@@ -1,0 +1,44 @@
+/// A policy ready to act in an environment whose states are of type `State`.
+public protocol PolicyActor {
+    /// The state type the policy reads.
+    associatedtype State
+    /// Samples an action in `state`.
+    mutating func action(in state: State, using rng: inout Xoshiro256) -> Int
+}
+
+/// A parametrized family of stationary policies π_θ with θ one flat vector (spec §4).
+///
+/// Zeroth-order methods only need two things of it: the dimension d, and a way to turn a
+/// parameter vector into something that acts. Actors are updated in place so that the hot loop
+/// allocates nothing.
+public protocol PolicyFamily: Sendable {
+    /// The state type the policies read.
+    associatedtype State
+    /// The acting form of one parameter vector.
+    associatedtype Actor: PolicyActor where Actor.State == State
+
+    /// The number of parameters d.
+    var parameterCount: Int { get }
+    /// Creates the actor of θ.
+    func makeActor(_ theta: UnsafeBufferPointer<Double>) -> Actor
+    /// Rewrites `actor` to act as π_θ.
+    func update(_ actor: inout Actor, to theta: UnsafeBufferPointer<Double>)
+}
+
+extension TabularActor: PolicyActor {
+    public typealias State = Int
+}
+
+extension TabularSoftmax: PolicyFamily {
+    public typealias State = Int
+
+    public func makeActor(_ theta: UnsafeBufferPointer<Double>) -> TabularActor {
+        var actor = TabularActor(logits: [Double](repeating: 0, count: parameterCount), actionCount: actionCount)
+        actor.update(logits: theta)
+        return actor
+    }
+
+    public func update(_ actor: inout TabularActor, to theta: UnsafeBufferPointer<Double>) {
+        actor.update(logits: theta)
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import RLHF
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure simulation and training speed on this machine.",
+        discussion: """
+            Environment steps per second of uniform-policy rollouts on `classic` (one core and all \
+            cores, a TaskGroup of fixed-size chunks), and queries per second of full 10⁶-query ZPG \
+            and ZBCPG runs with the default settings. Build with `-c release` for meaningful figures.
+            """)
+
+    @Option(help: "Episodes per rollout measurement.")
+    var episodes: Int = 400_000
+
+    @Option(help: "Query budget of the ZPG and ZBCPG runs.")
+    var queries: Int = 1_000_000
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    struct Report: Encodable {
+        var cores: Int
+        var envStepsPerSecondOneCore: Double
+        var envStepsPerSecondAllCores: Double
+        var zpgQueriesPerSecond: Double
+        var zpgSeconds: Double
+        var zpgNormalizedValue: Double
+        var zbcpgQueriesPerSecond: Double
+        var zbcpgSeconds: Double
+        var zbcpgNormalizedValue: Double
+    }
+
+    func validate() throws {
+        guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1") }
+        guard queries >= 80 else { throw ValidationError("--queries must be at least 80 (one ZPG iteration)") }
+    }
+
+    func run() async throws {
+        let env = try GridWorld(preset: GridWorldPreset.named("classic")!)
+        let family = TabularSoftmax(stateCount: env.stateCount, actionCount: env.actionCount)
+        let theta = [Double](repeating: 0, count: family.parameterCount)
+        let cores = Parallel.coreCount
+
+        func stepsPerSecond(threads: Int) async -> Double {
+            let clock = Stopwatch()
+            let (_, steps) = await MonteCarlo.evaluate(env, family: family, parameters: theta,
+                                                       episodes: episodes, seed: 1, threads: threads)
+            return Double(steps) / clock.seconds
+        }
+        let one = await stepsPerSecond(threads: 1)
+        let all = await stepsPerSecond(threads: cores)
+
+        var config = TrainConfiguration()
+        config.budget = queries
+        let zpg = try Trainer.run(config).summary
+        config.algorithm = .zbcpg
+        let zbcpg = try Trainer.run(config).summary
+
+        let report = Report(
+            cores: cores, envStepsPerSecondOneCore: one, envStepsPerSecondAllCores: all,
+            zpgQueriesPerSecond: Double(zpg.queriesUsed) / zpg.wallSeconds, zpgSeconds: zpg.wallSeconds,
+            zpgNormalizedValue: zpg.normalizedValue,
+            zbcpgQueriesPerSecond: Double(zbcpg.queriesUsed) / zbcpg.wallSeconds, zbcpgSeconds: zbcpg.wallSeconds,
+            zbcpgNormalizedValue: zbcpg.normalizedValue)
+        if json {
+            try printJSON(report)
+            return
+        }
+        print("""
+            cores                          \(cores)
+            env steps/s, one core          \(fmt(one / 1e6, 1)) M   (classic, uniform policy)
+            env steps/s, all cores         \(fmt(all / 1e6, 1)) M
+            ZPG queries/s                  \(fmt(zpg.queriesUsed.asDouble / zpg.wallSeconds / 1e6, 2)) M   (\(zpg.queriesUsed) queries in \(fmt(zpg.wallSeconds, 3)) s, normalized \(fmt(zpg.normalizedValue, 3)))
+            ZBCPG queries/s (K = 4)        \(fmt(zbcpg.queriesUsed.asDouble / zbcpg.wallSeconds / 1e6, 2)) M   (\(zbcpg.queriesUsed) queries in \(fmt(zbcpg.wallSeconds, 3)) s, normalized \(fmt(zbcpg.normalizedValue, 3)))
+            """)
+    }
+}
+
+extension Int {
+    var asDouble: Double { Double(self) }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import RLHF
+
+enum FileHandleShim {
+    static func writeStderr(_ s: String) {
+        FileHandle.standardError.write(Data(s.utf8))
+    }
+}
+
+/// Encodes a value as one line of JSON on standard output.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let data = try RunOutput.encoder(pretty: false).encode(value)
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Formats a number with a fixed number of decimals.
+func fmt(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
+
+/// Options naming an environment, shared by `train` and `env`.
+struct EnvironmentOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
+    var env: String = "classic"
+
+    @Option(help: "Slip probability (default: the preset's; 0.2 for map files).")
+    var slip: Double?
+
+    @Option(help: "Horizon H (default: the preset's; 20 for map files).")
+    var horizon: Int?
+
+    @Option(help: "Reward of a step ending on floor (default: the preset's; −0.02 for map files).")
+    var stepReward: Double?
+
+    var spec: EnvironmentSpec {
+        EnvironmentSpec(name: env, slip: slip, horizon: horizon, stepReward: stepReward)
+    }
+}

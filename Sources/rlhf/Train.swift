@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import RLHF
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a policy from simulated preference feedback and report its exact value.",
+        discussion: """
+            ZPG perturbs the policy along a random direction, shows pairs of trajectories (one from \
+            each policy) to M evaluators, turns the preference rate into a value difference through \
+            the inverse link, and steps along the direction. ZBCPG does the same on K blocks of \
+            coordinates in parallel. Every answer of every evaluator is one query, charged to the \
+            budget given by --queries.
+
+            With no options: ZPG on `classic`, Bradley-Terry evaluators (M = 10), 10⁶ queries, \
+            seed 0. Progress goes to standard error; the result to standard output (one JSON object \
+            with --json). --out DIR writes metrics.csv, summary.json and a checkpoint that \
+            --resume continues from.
+
+            Examples:
+              rlhf train
+              rlhf train --algorithm zbcpg --blocks 4 --link weibull --queries 500000
+              rlhf train --env my-map.txt --slip 0.1 --horizon 30 --out runs/a --json
+            """)
+
+    @Option(help: "Algorithm: zpg or zbcpg.")
+    var algorithm: AlgorithmName = .zpg
+
+    @OptionGroup(title: "Environment")
+    var environment: EnvironmentOptions
+
+    @Option(help: "Evaluators' link: bradley-terry, weibull or thurstone.")
+    var link: LinkFunction.Kind = .bradleyTerry
+
+    @Option(help: "Link scale s > 0.")
+    var linkScale: Double = 1
+
+    @Option(help: "Weibull shape k > 0 (k = 1 is the Laplace link).")
+    var weibullShape: Double = 2
+
+    @Option(help: "Evaluators M asked about each pair (each answer is one query).")
+    var evaluators: Int = 10
+
+    @Option(help: "Trajectory pairs N per iteration (per block for zbcpg).")
+    var pairs: Int = 8
+
+    @Option(name: .customLong("queries"), help: "Query budget.")
+    var budget: Int = 1_000_000
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Perturbation radius μ.")
+    var mu: Double = 4
+
+    @Option(help: "Step size α (default 0.01 for zpg; 0.01·K for zbcpg, 0.01·d/b with random blocks).")
+    var alpha: Double?
+
+    @Option(help: "Trimming ε: p̂ is clamped to [ε, 1−ε] (default 1/(2M); 0 disables).")
+    var trim: Double?
+
+    @Option(help: "Clip the gradient estimate's norm to this value (default: no clipping).")
+    var clip: Double?
+
+    @Option(help: "zbcpg: number of blocks K.")
+    var blocks: Int = 4
+
+    @Option(help: "zbcpg: 'partition' (K fixed random blocks, all every iteration) or 'random' (one random block per iteration).")
+    var blockMode: ZBCPGHyperparameters.BlockMode = .partition
+
+    @Option(help: "zbcpg random mode: block size b (default ⌈d/K⌉).")
+    var blockSize: Int?
+
+    @Option(help: "Worker threads (default: all cores; results do not depend on it).")
+    var threads: Int?
+
+    @Option(help: "Noisy teacher: probability of flipping each answer.")
+    var mistakeRate: Double = 0
+
+    @Option(help: "Noisy teacher: |ΔR| below this gives a fair coin.")
+    var equalThreshold: Double = 0
+
+    @Option(help: "Noisy teacher: drop pairs whose returns are both below this (the queries are still spent).")
+    var skipThreshold: Double?
+
+    @Option(help: "Noisy teacher: myopic discount γ_m (1 = not myopic).")
+    var myopicDiscount: Double = 1
+
+    @Option(help: "Evaluate the policy every this many iterations (default: about 100 points).")
+    var evalEvery: Int?
+
+    @Option(help: "Directory for metrics.csv, summary.json and checkpoint.json.")
+    var out: String?
+
+    @Flag(help: "Continue the run saved in --out DIR (same options) from its checkpoint.")
+    var resume = false
+
+    @Flag(help: "Print exactly one JSON object on standard output.")
+    var json = false
+
+    @Flag(help: "No progress on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        if resume && out == nil { throw ValidationError("--resume needs --out DIR (the directory holding checkpoint.json)") }
+    }
+
+    func makeConfiguration() throws -> TrainConfiguration {
+        var c = TrainConfiguration()
+        c.algorithm = algorithm
+        c.environment = environment.spec
+        c.link = try LinkFunction(link, scale: linkScale, shape: weibullShape)
+        c.evaluators = evaluators
+        c.trim = trim
+        c.teacher = try Teacher(mistakeRate: mistakeRate, equalThreshold: equalThreshold,
+                                skipThreshold: skipThreshold, myopicDiscount: myopicDiscount)
+        c.budget = budget
+        c.seed = seed
+        c.mu = mu
+        c.alpha = alpha
+        c.pairs = pairs
+        c.gradientClip = clip
+        c.blocks = blocks
+        c.blockMode = blockMode
+        c.blockSize = blockSize
+        if let t = threads { c.threads = t }
+        c.evaluateEvery = evalEvery
+        try c.validate()
+        return c
+    }
+
+    func run() throws {
+        let config = try makeConfiguration()
+        let resumeState = try resume ? RunOutput.loadCheckpoint(in: out!, for: config) : nil
+        if let out { try RunOutput.prepare(directory: out) }
+        let showProgress = !quiet
+        var nextReport = 0.0
+        if showProgress {
+            printError("rlhf train: \(config.algorithm.rawValue) on \(config.environment.name), \(config.link), M = \(config.evaluators), budget \(config.budget) queries, seed \(config.seed)" + (resumeState.map { " (resuming at iteration \($0.iteration))" } ?? ""))
+        }
+        let result = try Trainer.run(config, progress: { record, fraction in
+            guard showProgress, fraction >= nextReport || fraction >= 1 else { return }
+            nextReport = (fraction * 10).rounded(.down) / 10 + 0.1
+            let pct = String(format: "%3.0f%%", 100 * fraction)
+            printError("[\(pct)] iteration \(record.iteration)  queries \(record.queries)  value \(fmt(record.value))  normalized \(fmt(record.normalizedValue, 3))  \(fmt(record.wallSeconds, 2))s")
+        }, checkpoint: { state in
+            if let out { try RunOutput.saveCheckpoint(state, configuration: config, in: out) }
+        }, resume: resumeState)
+        if let out {
+            try RunOutput.writeResult(result, to: out)
+            if showProgress { printError("wrote \(out)/metrics.csv, \(out)/summary.json, \(out)/checkpoint.json") }
+        }
+        let s = result.summary
+        if json {
+            try printJSON(s)
+        } else {
+            print("""
+                algorithm         \(s.algorithm)
+                environment       \(s.env)  (d = \(s.parameterCount))
+                link              \(config.link), M = \(config.evaluators)
+                queries used      \(s.queriesUsed) of \(s.budget)
+                iterations        \(s.iterations)
+                env steps         \(s.envSteps)
+                initial value     \(fmt(s.initialValue))
+                final value       \(fmt(s.finalValue))   (exact)
+                V(uniform), V*    \(fmt(s.uniformValue)), \(fmt(s.optimalValue))
+                normalized value  \(fmt(s.normalizedValue))
+                wall time         \(fmt(s.wallSeconds, 3)) s
+                """)
+        }
+    }
+}
