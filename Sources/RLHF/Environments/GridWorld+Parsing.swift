@@ -14,9 +14,8 @@ extension GridWorld {
         func fail(_ line: Int, _ column: Int, _ message: String) -> RLHFError {
             .invalidMap(source: source, line: line, column: column, message: message)
         }
-        var lines = map.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
+        // "\r\n" is one Character in Swift, and a newline: Windows line ends split too.
+        var lines = map.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         while let last = lines.last, last.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeLast() }
         guard !lines.isEmpty else { throw fail(1, 1, "the map is empty") }
 

@@ -101,6 +101,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public func validate() throws {
         _ = try makePanel()
         try Validate.atLeast(budget, 1, "query budget")
+        try Validate.atLeast(blocks, 1, "blocks (K)")
         try zbcpgHyperparameters(dimension: max(blocks, 1)).validate()
         if let e = evaluateEvery { try Validate.atLeast(e, 1, "evaluate every") }
     }

@@ -28,9 +28,14 @@ public struct EvaluatorPanel: Sendable, Equatable, Codable {
     public var trim: Double
     /// How the evaluators depart from the ideal.
     public var teacher: Teacher
+    /// The M → ∞ limit, for checking estimators: p̂ is σ(ΔR) itself instead of a sample mean of
+    /// M answers (noisy-teacher effects apply to σ's argument and as an expected flip rate).
+    /// Each pair is still charged M queries.
+    public var noiseless: Bool = false
 
     /// Creates a panel; `trim` nil means the default 1/(2M).
-    public init(link: LinkFunction, evaluators: Int, trim: Double? = nil, teacher: Teacher = Teacher()) throws {
+    public init(link: LinkFunction, evaluators: Int, trim: Double? = nil, teacher: Teacher = Teacher(),
+                noiseless: Bool = false) throws {
         try Validate.atLeast(evaluators, 1, "evaluators (M)")
         let eps = trim ?? 1 / (2 * Double(evaluators))
         try Validate.nonNegative(eps, "trim (ε)")
@@ -39,15 +44,16 @@ public struct EvaluatorPanel: Sendable, Equatable, Codable {
         self.evaluators = evaluators
         self.trim = eps
         self.teacher = teacher
+        self.noiseless = noiseless
     }
 
     /// Number of queries one judged pair costs: M.
     @inlinable public var queriesPerPair: Int { evaluators }
 
-    /// Asks the M evaluators about (τ0, τ1): the number preferring τ1, or nil if the teacher
-    /// skipped the pair (the queries are spent either way).
+    /// The probability that one evaluator of this panel answers "τ1 preferred", or nil if the
+    /// teacher skips the pair.
     @inlinable
-    public func votes(_ t0: ShownTrajectory, _ t1: ShownTrajectory, using rng: inout Xoshiro256) -> Int? {
+    public func answerProbability(_ t0: ShownTrajectory, _ t1: ShownTrajectory) -> Double? {
         let myopic = teacher.myopicDiscount != 1
         let r0 = myopic ? t0.myopicReturn : t0.totalReturn
         let r1 = myopic ? t1.myopicReturn : t1.totalReturn
@@ -55,31 +61,35 @@ public struct EvaluatorPanel: Sendable, Equatable, Codable {
         let diff = r1 - r0
         let p = abs(diff) < teacher.equalThreshold ? 0.5 : link.probability(diff)
         let flip = teacher.mistakeRate
+        return p * (1 - flip) + (1 - p) * flip
+    }
+
+    /// Asks the M evaluators about (τ0, τ1): p̂, the fraction preferring τ1 (σ-exact when
+    /// ``noiseless``), or nil if the teacher skipped the pair (the queries are spent either way).
+    @inlinable
+    public func preferenceRate(_ t0: ShownTrajectory, _ t1: ShownTrajectory, using rng: inout Xoshiro256) -> Double? {
+        guard let p = answerProbability(t0, t1) else { return nil }
+        if noiseless { return p }
         var count = 0
-        for _ in 0..<evaluators {
-            var prefers1 = rng.uniform() < p
-            if flip > 0 && rng.uniform() < flip { prefers1.toggle() }
-            if prefers1 { count += 1 }
-        }
-        return count
+        for _ in 0..<evaluators where rng.uniform() < p { count += 1 }
+        return Double(count) / Double(evaluators)
     }
 
-    /// The trimmed preference rate clamp(votes/M, ε, 1 − ε).
+    /// clamp(p̂, ε, 1 − ε).
     @inlinable
-    public func trimmedRate(votes: Int) -> Double {
-        let p = Double(votes) / Double(evaluators)
-        return min(max(p, trim), 1 - trim)
+    public func trimmed(_ rate: Double) -> Double {
+        min(max(rate, trim), 1 - trim)
     }
 
-    /// Δ̂ = σ⁻¹(trimmed p̂): the estimated return difference R(τ1) − R(τ0) from `votes`.
+    /// Δ̂ = σ⁻¹(clamp(p̂, ε, 1 − ε)): the estimated return difference R(τ1) − R(τ0).
     @inlinable
-    public func estimatedDifference(votes: Int) -> Double {
-        link.inverse(trimmedRate(votes: votes))
+    public func estimatedDifference(rate: Double) -> Double {
+        link.inverse(trimmed(rate))
     }
 
     /// Asks the panel and returns Δ̂, or nil if the pair was skipped.
     @inlinable
     public func estimateDifference(_ t0: ShownTrajectory, _ t1: ShownTrajectory, using rng: inout Xoshiro256) -> Double? {
-        votes(t0, t1, using: &rng).map { estimatedDifference(votes: $0) }
+        preferenceRate(t0, t1, using: &rng).map { estimatedDifference(rate: $0) }
     }
 }
