@@ -131,6 +131,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let config = try makeConfiguration()
+        _ = try config.environment.makeGridWorld()   // a bad map or name fails before anything else
         let resumeState = try resume ? RunOutput.loadCheckpoint(in: out!, for: config) : nil
         if let out { try RunOutput.prepare(directory: out) }
         let showProgress = !quiet

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+/// Runs the `rlhf` executable built beside the test bundle.
+struct CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var executable: URL {
+        // The test bundle lives in the build directory next to the executables it depends on.
+        let me = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        return me.deletingLastPathComponent().appendingPathComponent("rlhf")
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Read both pipes before waiting so a full pipe cannot block the child.
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-cli-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+@Suite("Command line", .serialized)
+struct CLITests {
+    @Test("the rlhf executable is built beside the tests")
+    func executableExists() {
+        #expect(FileManager.default.isExecutableFile(atPath: CLI.executable.path), "\(CLI.executable.path)")
+    }
+
+    @Test("train --json prints exactly one JSON object with the summary fields; progress goes to stderr")
+    func trainJSON() throws {
+        let r = try CLI.run(["train", "--queries", "20000", "--seed", "3", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for key in ["algorithm", "env", "link", "seed", "queries_used", "env_steps", "iterations", "initial_value",
+                    "final_value", "optimal_value", "uniform_value", "normalized_value", "wall_seconds"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        #expect(object["queries_used"] as? Int == 20000)
+        #expect(object["algorithm"] as? String == "zpg")
+        #expect(object["seed"] as? Int == 3)
+        #expect(r.stderr.contains("iteration"))
+    }
+
+    @Test("train --out writes metrics.csv and summary.json; --resume of a finished run changes nothing")
+    func trainOut() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["train", "--algorithm", "zbcpg", "--link", "weibull", "--queries", "32000", "--out", dir, "--json", "--quiet"]
+        let r = try CLI.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let csv = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8)
+        let rows = csv.split(separator: "\n")
+        #expect(rows.first == "iteration,queries,env_steps,value,value_se,normalized_value,wall_seconds")
+        #expect(rows.count > 10)
+        #expect(rows.last!.hasPrefix("100,32000,"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as? [String: Any])
+        #expect(summary["queries_used"] as? Int == 32000)
+        let again = try CLI.run(args + ["--resume"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let a = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let b = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+        #expect(a?["final_value"] as? Double == b?["final_value"] as? Double)
+        let other = try CLI.run(["train", "--queries", "16000", "--out", dir, "--resume"])
+        #expect(other.status != 0 && other.stderr.contains("different configuration"))
+    }
+
+    @Test("env prints the sizes and exact values")
+    func env() throws {
+        let r = try CLI.run(["env", "classic", "--json"])
+        #expect(r.status == 0)
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(o["states"] as? Int == 23 && o["actions"] as? Int == 4 && o["d"] as? Int == 92)
+        #expect(abs((o["uniform_value"] as? Double ?? 0) - -0.615882) < 1e-6)
+        #expect(abs((o["optimal_value"] as? Double ?? 0) - 0.818114) < 1e-6)
+        let text = try CLI.run(["env", "open-5", "--horizon", "7"])
+        #expect(text.status == 0 && text.stdout.contains("S....") && text.stdout.contains("horizon H         7"))
+    }
+
+    @Test("bad input exits non-zero with a message saying what is wrong", arguments: [
+        (["train", "--env", "atlantis"], "unknown environment 'atlantis'"),
+        (["train", "--algorithm", "sgd"], "sgd"),
+        (["train", "--link", "cauchy"], "cauchy"),
+        (["train", "--evaluators", "0"], "evaluators (M)"),
+        (["train", "--queries", "50"], "query budget 50"),
+        (["train", "--mu", "nan"], "not finite"),
+        (["train", "--alpha=-1"], "alpha"),
+        (["train", "--link-scale", "inf"], "link scale"),
+        (["train", "--slip", "1.5"], "slip"),
+        (["train", "--resume"], "--resume needs --out"),
+        (["env", "--horizon", "0"], "horizon"),
+        (["train", "--algorithm", "zbcpg", "--blocks", "500"], "exceed"),
+    ])
+    func badInput(arguments: [String], fragment: String) throws {
+        let r = try CLI.run(arguments)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(fragment), "stderr: \(r.stderr)")
+    }
+
+    @Test("a malformed map file is rejected naming the file, line and column")
+    func malformedMapFile() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/bad.map"
+        try "S...\n.#.\n...G\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["train", "--env", path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("\(path):2:4: ragged rows"), "stderr: \(r.stderr)")
+    }
+}
