@@ -37,8 +37,9 @@ final class ZerothOrderWorker<F: PolicyFamily>: @unchecked Sendable {
     init(family: F, blockSize: Int) {
         direction = [Double](repeating: 0, count: blockSize)
         perturbed = [Double](repeating: 0, count: family.parameterCount)
+        // Two separately made actors: an actor may own scratch buffers that copies would share.
         base = perturbed.withUnsafeBufferPointer { family.makeActor($0) }
-        candidate = base
+        candidate = perturbed.withUnsafeBufferPointer { family.makeActor($0) }
     }
 }
 

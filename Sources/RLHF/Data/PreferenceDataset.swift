@@ -1,0 +1,92 @@
+import Foundation
+
+/// One labeled comparison: two trajectories and the panel's soft label.
+public struct PreferencePair<State: Codable & Sendable>: Codable, Sendable {
+    /// τ0.
+    public var first: Trajectory<State>
+    /// τ1.
+    public var second: Trajectory<State>
+    /// p̂: the fraction of evaluators who preferred τ1 (untrimmed; a soft label in [0, 1]).
+    public var label: Double
+    /// Number of evaluators asked (queries paid for this pair).
+    public var evaluators: Int
+
+    /// Creates a pair.
+    public init(first: Trajectory<State>, second: Trajectory<State>, label: Double, evaluators: Int) {
+        self.first = first
+        self.second = second
+        self.label = label
+        self.evaluators = evaluators
+    }
+}
+
+/// A growing set of labeled pairs, saved and loaded as JSON Lines (one pair an object a line),
+/// so that a dataset can be reused across runs and inspected with any JSON tool.
+public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
+    /// The pairs, in the order they were collected.
+    public var pairs: [PreferencePair<State>] = []
+    /// Queries paid for (skipped pairs included).
+    public var queriesPaid: Int = 0
+
+    /// An empty dataset.
+    public init() {}
+
+    /// Number of pairs.
+    public var count: Int { pairs.count }
+
+    /// Samples `count` pairs with both trajectories from `actor0` and `actor1` (the same policy
+    /// for RM + PPO and DPO), asks the panel about each, pays M queries a pair through `ledger`,
+    /// and appends the judged pairs. Pair n draws from stream (seed, stream, n).
+    ///
+    /// - Returns: the environment steps taken.
+    @discardableResult
+    public mutating func collect<E: Environment, A: PolicyActor>(
+        _ count: Int, env: E, actor0: inout A, actor1: inout A, panel: EvaluatorPanel,
+        ledger: inout QueryLedger, seed: UInt64, stream: UInt64
+    ) throws -> Int where E.State == State, A.State == State {
+        try ledger.charge(count * panel.queriesPerPair, for: "labelling \(count) pairs")
+        queriesPaid += count * panel.queriesPerPair
+        var steps = 0
+        let gammaM = panel.teacher.myopicDiscount
+        for n in 0..<count {
+            var rng = Xoshiro256(seed: seed, stream: stream, UInt64(n))
+            let t0 = env.sampleTrajectory(&actor0, myopicDiscount: gammaM, using: &rng)
+            let t1 = env.sampleTrajectory(&actor1, myopicDiscount: gammaM, using: &rng)
+            steps += t0.count + t1.count
+            if let p = panel.preferenceRate(t0.shown, t1.shown, using: &rng) {
+                pairs.append(PreferencePair(first: t0, second: t1, label: p, evaluators: panel.evaluators))
+            }
+        }
+        return steps
+    }
+
+    /// Writes the dataset as JSON Lines.
+    public func save(to path: String) throws {
+        let encoder = RunOutput.encoder(pretty: false)
+        var data = Data()
+        for p in pairs {
+            data.append(try encoder.encode(p))
+            data.append(0x0A)
+        }
+        try RunOutput.write(data, to: path)
+    }
+
+    /// Reads a dataset written by ``save(to:)``; a bad line is reported by its number.
+    public static func load(from path: String) throws -> PreferenceDataset {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RLHFError.io(path: path, message: "cannot read the dataset")
+        }
+        let decoder = RunOutput.decoder()
+        var set = PreferenceDataset()
+        for (i, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            do {
+                let pair = try decoder.decode(PreferencePair<State>.self, from: Data(line))
+                set.pairs.append(pair)
+                set.queriesPaid += pair.evaluators
+            } catch {
+                throw RLHFError.io(path: path, message: "line \(i + 1) is not a preference pair (\(error))")
+            }
+        }
+        return set
+    }
+}
