@@ -15,14 +15,8 @@ struct Env: ParsableCommand {
     @Argument(help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
     var name: String = "classic"
 
-    @Option(help: "Slip probability (default: the preset's; 0.2 for map files).")
-    var slip: Double?
-
-    @Option(help: "Horizon H (default: the preset's; 20 for map files).")
-    var horizon: Int?
-
-    @Option(help: "Reward of a step ending on floor (default: the preset's; −0.02 for map files).")
-    var stepReward: Double?
+    @OptionGroup(title: "Dynamics")
+    var dynamics: DynamicsOptions
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -43,7 +37,7 @@ struct Env: ParsableCommand {
     }
 
     func run() throws {
-        let env = try EnvironmentSpec(name: name, slip: slip, horizon: horizon, stepReward: stepReward).makeGridWorld()
+        let env = try dynamics.spec(name).makeGridWorld()
         let model = env.model
         let report = Report(
             name: name, map: env.mapText.split(separator: "\n").map(String.init), rows: env.rows, columns: env.columns,

@@ -17,11 +17,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
 /// Formats a number with a fixed number of decimals.
 func fmt(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 
-/// Options naming an environment, shared by `train` and `env`.
-struct EnvironmentOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
-    var env: String = "classic"
-
+/// Overrides of a GridWorld's dynamics, shared by `train` and `env`.
+struct DynamicsOptions: ParsableArguments {
     @Option(help: "Slip probability (default: the preset's; 0.2 for map files).")
     var slip: Double?
 
@@ -31,7 +28,8 @@ struct EnvironmentOptions: ParsableArguments {
     @Option(help: "Reward of a step ending on floor (default: the preset's; −0.02 for map files).")
     var stepReward: Double?
 
-    var spec: EnvironmentSpec {
-        EnvironmentSpec(name: env, slip: slip, horizon: horizon, stepReward: stepReward)
+    /// The environment `name` with these overrides.
+    func spec(_ name: String) -> EnvironmentSpec {
+        EnvironmentSpec(name: name, slip: slip, horizon: horizon, stepReward: stepReward)
     }
 }

@@ -26,8 +26,11 @@ struct Train: ParsableCommand {
     @Option(help: "Algorithm: zpg or zbcpg.")
     var algorithm: AlgorithmName = .zpg
 
-    @OptionGroup(title: "Environment")
-    var environment: EnvironmentOptions
+    @Option(name: .long, help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
+    var env: String = "classic"
+
+    @OptionGroup(title: "Environment dynamics")
+    var dynamics: DynamicsOptions
 
     @Option(help: "Evaluators' link: bradley-terry, weibull or thurstone.")
     var link: LinkFunction.Kind = .bradleyTerry
@@ -108,7 +111,7 @@ struct Train: ParsableCommand {
     func makeConfiguration() throws -> TrainConfiguration {
         var c = TrainConfiguration()
         c.algorithm = algorithm
-        c.environment = environment.spec
+        c.environment = dynamics.spec(env)
         c.link = try LinkFunction(link, scale: linkScale, shape: weibullShape)
         c.evaluators = evaluators
         c.trim = trim

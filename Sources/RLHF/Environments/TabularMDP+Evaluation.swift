@@ -45,21 +45,7 @@ extension TabularMDP {
 
     /// The exact value V(π) of a stationary policy given as probabilities π(a|s) at s·|A| + a.
     public func value(policy: [Double]) -> Double {
-        checkPolicyShape(policy)
-        let n = stateCount, m = actionCount
-        var v = [Double](repeating: 0, count: n)
-        var q = [Double](repeating: 0, count: n * m)
-        for _ in 0..<horizon {
-            v.withUnsafeBufferPointer { vp in q.withUnsafeMutableBufferPointer { backup(next: vp, into: $0) } }
-            for s in 0..<n {
-                var acc = 0.0
-                for a in 0..<m { acc += policy[s * m + a] * q[s * m + a] }
-                v[s] = acc
-            }
-        }
-        var total = 0.0
-        for s in 0..<n where startDistribution[s] > 0 { total += startDistribution[s] * v[s] }
-        return total
+        evaluate(policy: policy).value
     }
 
     /// The full evaluation of a stationary policy: V_h and Q_h for every h ≤ H.
