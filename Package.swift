@@ -7,13 +7,35 @@ let package = Package(
         .library(name: "RLHF", targets: ["RLHF"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
     ],
+    traits: [
+        // Opt-in: route the neural layer's matrix products through OpenBLAS (libopenblas-dev,
+        // found with pkg-config). The default build needs no BLAS and uses CKernels.
+        .trait(name: "BLAS", description: "Use OpenBLAS (cblas_dgemm) for the neural layer's matrix products"),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // The numerical core: random numbers, environments, feedback, policies, algorithms.
         // Dependency-free and in one module so that generic numeric code is specialized.
-        .target(name: "RLHF"),
+        .target(
+            name: "RLHF",
+            dependencies: [
+                "CKernels",
+                .target(name: "COpenBLAS", condition: .when(traits: ["BLAS"])),
+            ],
+            swiftSettings: [
+                .define("BLAS", .when(traits: ["BLAS"])),
+            ]
+        ),
+        // Matrix kernels in C: AVX2+FMA variants chosen at run time, portable fallback.
+        .target(name: "CKernels"),
+        // OpenBLAS's CBLAS interface, used only by the BLAS trait.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
         .executableTarget(
             name: "rlhf",
             dependencies: [

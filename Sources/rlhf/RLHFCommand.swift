@@ -18,6 +18,8 @@ struct RLHFCommand: AsyncParsableCommand {
 extension LinkFunction.Kind: ExpressibleByArgument {}
 extension AlgorithmName: ExpressibleByArgument {}
 extension ZBCPGHyperparameters.BlockMode: ExpressibleByArgument {}
+extension PolicyKind: ExpressibleByArgument {}
+extension GridWorld.FeatureMode: ExpressibleByArgument {}
 
 /// Prints to standard error.
 func printError(_ text: String) {

@@ -21,6 +21,8 @@ struct Train: ParsableCommand {
               rlhf train
               rlhf train --algorithm zbcpg --blocks 4 --link weibull --queries 500000
               rlhf train --env my-map.txt --slip 0.1 --horizon 30 --out runs/a --json
+              rlhf train --policy mlp --hidden 16 --queries 10000000
+              rlhf train --env cartpole --policy mlp --hidden 16 --queries 2000000
             """)
 
     @Option(help: "Algorithm: zpg or zbcpg.")
@@ -31,6 +33,21 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "Environment dynamics")
     var dynamics: DynamicsOptions
+
+    @Option(help: "Policy: tabular (softmax, d = |S|·|A|) or mlp (softmax over an MLP of state features).")
+    var policy: PolicyKind = .tabular
+
+    @Option(help: ArgumentHelp("mlp: hidden layer widths, comma-separated.", valueName: "W1,W2,..."))
+    var hidden: String = "16"
+
+    @Option(help: "mlp: hidden activation (tanh, relu, leaky-relu(0.01), identity).")
+    var activation: String = "tanh"
+
+    @Option(help: "mlp on a GridWorld: state features, coordinates (row, column) or one-hot.")
+    var features: GridWorld.FeatureMode = .coordinates
+
+    @Option(help: "Episodes per evaluation where values are Monte-Carlo estimates (cartpole).")
+    var evalEpisodes: Int = 200
 
     @Option(help: "Evaluators' link: bradley-terry, weibull or thurstone.")
     var link: LinkFunction.Kind = .bradleyTerry
@@ -68,7 +85,7 @@ struct Train: ParsableCommand {
     @Option(help: "zbcpg: number of blocks K.")
     var blocks: Int = 4
 
-    @Option(help: "zbcpg: 'partition' (K fixed random blocks, all every iteration) or 'random' (one random block per iteration).")
+    @Option(help: "zbcpg: 'partition' (K fixed random blocks, all every iteration), 'random' (one random block per iteration) or 'layers' (one block per MLP layer).")
     var blockMode: ZBCPGHyperparameters.BlockMode = .partition
 
     @Option(help: "zbcpg random mode: block size b (default ⌈d/K⌉).")
@@ -128,13 +145,22 @@ struct Train: ParsableCommand {
         c.blockSize = blockSize
         if let t = threads { c.threads = t }
         c.evaluateEvery = evalEvery
+        c.policy = policy
+        let widths = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, widths.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--hidden takes comma-separated positive widths, e.g. 64,64 (got '\(hidden)')")
+        }
+        c.hidden = widths.map { $0! }
+        c.activation = activation
+        c.features = features
+        c.evaluationEpisodes = evalEpisodes
         try c.validate()
         return c
     }
 
     func run() throws {
         let config = try makeConfiguration()
-        _ = try config.environment.makeGridWorld()   // a bad map or name fails before anything else
+        _ = try config.environment.resolve()   // a bad map or name fails before anything else
         let resumeState = try resume ? RunOutput.loadCheckpoint(in: out!, for: config) : nil
         if let out { try RunOutput.prepare(directory: out) }
         let showProgress = !quiet
@@ -160,13 +186,14 @@ struct Train: ParsableCommand {
         } else {
             print("""
                 algorithm         \(s.algorithm)
-                environment       \(s.env)  (d = \(s.parameterCount))
+                environment       \(s.env)
+                policy            \(s.policy)  (d = \(s.parameterCount))
                 link              \(config.link), M = \(config.evaluators)
                 queries used      \(s.queriesUsed) of \(s.budget)
                 iterations        \(s.iterations)
                 env steps         \(s.envSteps)
                 initial value     \(fmt(s.initialValue))
-                final value       \(fmt(s.finalValue))   (exact)
+                final value       \(fmt(s.finalValue))   \(s.finalValueStandardError.map { "± \(fmt($0)) (Monte-Carlo standard error)" } ?? "(exact)")
                 V(uniform), V*    \(fmt(s.uniformValue)), \(fmt(s.optimalValue))
                 normalized value  \(fmt(s.normalizedValue))
                 wall time         \(fmt(s.wallSeconds, 3)) s

@@ -7,6 +7,9 @@ public struct ZBCPGHyperparameters: Sendable, Equatable, Codable {
         case partition
         /// One block of ``ZBCPGHyperparameters/blockSize`` coordinates drawn at random each iteration.
         case random
+        /// Blocks given by the model's structure (one per network layer), all estimated each
+        /// iteration in parallel; the caller passes them to ``ZBCPG/init(env:family:panel:hyper:seed:initial:blocks:)``.
+        case layers
     }
 
     /// μ, α, N and clipping, as for ZPG (N is per block).
@@ -62,10 +65,10 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
 
     /// Creates the optimizer starting from `initial` (θ = 0, the uniform policy, if nil).
     public init(env: E, family: F, panel: EvaluatorPanel, hyper: ZBCPGHyperparameters = .init(),
-                seed: UInt64, initial: [Double]? = nil) throws {
+                seed: UInt64, initial: [Double]? = nil, blocks given: [[Int]]? = nil) throws {
         try hyper.validate()
         let d = family.parameterCount
-        guard hyper.blocks <= d else {
+        guard hyper.blocks <= d || hyper.mode == .layers else {
             throw RLHFError.invalidArgument(name: "blocks (K)", message: "\(hyper.blocks) blocks exceed the \(d) parameters")
         }
         self.env = env
@@ -75,10 +78,17 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
         self.seed = seed
         parameters = initial ?? [Double](repeating: 0, count: d)
         precondition(parameters.count == d, "θ has \(parameters.count) entries, the policy needs \(d)")
-        blocks = ZBCPG.partition(dimension: d, blocks: hyper.blocks, seed: seed)
+        if hyper.mode == .layers {
+            guard let given, given.flatMap({ $0 }).sorted() == Array(0..<d) else {
+                throw RLHFError.invalidArgument(name: "block mode", message: "'layers' needs blocks that partition the \(d) parameters (an MLP policy)")
+            }
+            blocks = given
+        } else {
+            blocks = ZBCPG.partition(dimension: d, blocks: hyper.blocks, seed: seed)
+        }
         randomBlockSize = min(d, hyper.blockSize ?? (d + hyper.blocks - 1) / hyper.blocks)
         switch hyper.mode {
-        case .partition: workers = blocks.map { ZerothOrderWorker(family: family, blockSize: $0.count) }
+        case .partition, .layers: workers = blocks.map { ZerothOrderWorker(family: family, blockSize: $0.count) }
         case .random: workers = [ZerothOrderWorker(family: family, blockSize: randomBlockSize)]
         }
     }
@@ -100,7 +110,7 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
     }
 
     public var queriesPerIteration: Int {
-        (hyper.mode == .partition ? blocks.count : 1) * hyper.base.pairs * panel.queriesPerPair
+        (hyper.mode == .random ? 1 : blocks.count) * hyper.base.pairs * panel.queriesPerPair
     }
 
     public mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int {
@@ -110,7 +120,7 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
         // The blocks of this iteration.
         let chosen: [[Int]]
         switch hyper.mode {
-        case .partition: chosen = blocks
+        case .partition, .layers: chosen = blocks
         case .random:
             var rng = Xoshiro256(seed: seed, stream: UInt64(t), 0xB10C)
             chosen = [Array(rng.permutation(d).prefix(randomBlockSize)).sorted()]

@@ -13,7 +13,7 @@ public struct GridWorld: TabularEnvironment {
     }
 
     /// How neural policies see a state.
-    public enum FeatureMode: String, Sendable, CaseIterable {
+    public enum FeatureMode: String, Sendable, CaseIterable, Codable {
         /// One-hot over the states (|S| features).
         case oneHot = "one-hot"
         /// Row and column scaled to [−1, 1] (2 features).

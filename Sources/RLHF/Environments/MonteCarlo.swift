@@ -110,6 +110,22 @@ public enum MonteCarlo {
         return (total.estimate, steps)
     }
 
+    /// The same evaluation as ``evaluate(_:family:parameters:episodes:seed:threads:)`` (identical
+    /// numbers), run synchronously on up to `threads` threads with ``Parallel/map(_:threads:_:)``:
+    /// for evaluation points inside a training loop.
+    public static func evaluateSync<E: Environment, F: PolicyFamily>(
+        _ env: E, family: F, parameters: [Double], episodes: Int, seed: UInt64, threads: Int
+    ) -> (value: Estimate, steps: Int) where F.State == E.State {
+        let chunks = (episodes + chunkSize - 1) / chunkSize
+        let results = Parallel.map(chunks, threads: threads) { c in
+            runChunk(env, family: family, theta: parameters, chunk: c, episodes: episodes, seed: seed)
+        }
+        var total = RunningMoments()
+        var steps = 0
+        for r in results { total.merge(r.0); steps += r.1 }
+        return (total.estimate, steps)
+    }
+
     /// Rolls out chunk `c` of an evaluation.
     @inlinable
     static func runChunk<E: Environment, F: PolicyFamily>(

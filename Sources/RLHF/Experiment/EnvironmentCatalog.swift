@@ -1,15 +1,16 @@
 import Foundation
 
-/// How an environment is named on the command line and in configurations: a preset name or a
-/// map file path, with optional overrides of the preset's dynamics.
+/// How an environment is named on the command line and in configurations: a GridWorld preset,
+/// `cartpole`, a linear bandit, or the path of a map file, with optional overrides of the
+/// GridWorld dynamics.
 public struct EnvironmentSpec: Sendable, Equatable, Codable {
-    /// A GridWorld preset (`classic`, `traps`, `cliff`, `open-N`) or the path of a map file.
+    /// `classic`, `traps`, `cliff`, `open-N`, `cartpole`, `bandit` or `bandit-CxAxK`, or a map file path.
     public var name: String
-    /// Overrides the slip probability.
+    /// Overrides the slip probability (GridWorld).
     public var slip: Double?
-    /// Overrides the horizon H.
+    /// Overrides the horizon H (GridWorld, CartPole).
     public var horizon: Int?
-    /// Overrides the step reward.
+    /// Overrides the step reward (GridWorld).
     public var stepReward: Double?
 
     /// Creates a spec.
@@ -20,13 +21,54 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
         self.stepReward = stepReward
     }
 
+    /// Every name that is not a file path.
+    public static let knownNames = GridWorldPreset.names + ["cartpole", "bandit", "bandit-CxAxK"]
+
     /// Options for a map file when no override is given: the `classic` dynamics.
     public static let defaultFileOptions = GridWorld.Options(slip: 0.2, horizon: 20, stepReward: -0.02)
 
-    /// Builds the GridWorld: a preset by name, otherwise the map file at `name`.
+    /// The linear bandit's default sizes: 16 contexts, 4 actions, k = 8 features.
+    public static let defaultBandit = (contexts: 16, actions: 4, features: 8)
+    /// Seed of the bandit's features and weights: fixed, so that every run sees the same task.
+    public static let banditSeed: UInt64 = 2024
+
+    /// A built environment.
+    public enum Resolved: Sendable {
+        case gridWorld(GridWorld)
+        case bandit(LinearBandit)
+        case cartPole(CartPole)
+    }
+
+    /// Builds the environment.
     ///
-    /// - Throws: ``RLHFError/unknownName(kind:name:known:)`` if `name` is neither a preset nor an
-    ///   existing file; map and option errors as ``GridWorld/init(map:options:source:)`` throws them.
+    /// - Throws: ``RLHFError/unknownName(kind:name:known:)`` if `name` is neither a known name
+    ///   nor an existing file; map and option errors as their constructors throw them.
+    public func resolve() throws -> Resolved {
+        if name == "cartpole" {
+            if slip != nil || stepReward != nil {
+                throw RLHFError.invalidArgument(name: "slip / step reward", message: "cartpole has neither (GridWorld options)")
+            }
+            return .cartPole(try CartPole.validated(horizon: horizon ?? 500))
+        }
+        if name == "bandit" || name.hasPrefix("bandit-") {
+            var sizes = EnvironmentSpec.defaultBandit
+            if name != "bandit" {
+                let parts = name.dropFirst(7).split(separator: "x").compactMap { Int($0) }
+                guard parts.count == 3, parts.allSatisfy({ $0 >= 1 }) else {
+                    throw RLHFError.invalidArgument(name: "environment", message: "'\(name)' is not bandit-CxAxK (contexts × actions × features, e.g. bandit-16x4x8)")
+                }
+                sizes = (parts[0], parts[1], parts[2])
+            }
+            if slip != nil || stepReward != nil || (horizon ?? 1) != 1 {
+                throw RLHFError.invalidArgument(name: "slip / horizon / step reward", message: "a bandit has one step and no slip")
+            }
+            return .bandit(try LinearBandit(contextCount: sizes.contexts, actionCount: sizes.actions,
+                                            featureDimension: sizes.features, seed: EnvironmentSpec.banditSeed))
+        }
+        return .gridWorld(try makeGridWorld())
+    }
+
+    /// Builds the GridWorld: a preset by name, otherwise the map file at `name`.
     public func makeGridWorld() throws -> GridWorld {
         let preset = GridWorldPreset.named(name)
         var options = preset?.options ?? EnvironmentSpec.defaultFileOptions
@@ -35,8 +77,7 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
         if let r = stepReward { options.stepReward = r }
         if let preset { return try GridWorld(preset: preset, options: options) }
         guard FileManager.default.fileExists(atPath: name) else {
-            throw RLHFError.unknownName(kind: "environment", name: name,
-                                        known: GridWorldPreset.names + ["a map file path"])
+            throw RLHFError.unknownName(kind: "environment", name: name, known: EnvironmentSpec.knownNames + ["a map file path"])
         }
         guard let data = FileManager.default.contents(atPath: name), let text = String(data: data, encoding: .utf8) else {
             throw RLHFError.io(path: name, message: "cannot read the map file as UTF-8 text")

@@ -6,6 +6,14 @@ public enum AlgorithmName: String, Sendable, Codable, CaseIterable {
     case zbcpg
 }
 
+/// The policy parametrizations `rlhf train` offers.
+public enum PolicyKind: String, Sendable, Codable, CaseIterable {
+    /// Tabular softmax, d = |S|·|A| (tabular environments only).
+    case tabular
+    /// Softmax over the logits of an MLP of the state's features.
+    case mlp
+}
+
 /// Everything that defines one training run; equal configurations give equal numbers.
 ///
 /// Hyperparameters are flat fields so that a configuration reads the same on the command line,
@@ -45,6 +53,17 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var threads: Int = Parallel.coreCount
     /// Evaluate every this many iterations (nil: about 100 points over the run).
     public var evaluateEvery: Int? = nil
+    /// The policy parametrization.
+    public var policy: PolicyKind = .tabular
+    /// Hidden widths of an MLP policy. Default one layer of 16: ZPG's variance grows with d,
+    /// and 16 units (d = 132 on a GridWorld with coordinate features) suffice there.
+    public var hidden: [Int] = [16]
+    /// Hidden activation of an MLP policy: `tanh`, `relu`, `leaky-relu(0.01)`, `identity`.
+    public var activation: String = "tanh"
+    /// What an MLP policy sees of a GridWorld state.
+    public var features: GridWorld.FeatureMode = .coordinates
+    /// Episodes per evaluation point where values are Monte-Carlo estimates (CartPole).
+    public var evaluationEpisodes: Int = 200
 
     /// The defaults: ZPG on `classic`, Bradley-Terry, M = 10, 10⁶ queries, seed 0.
     public init() {}
@@ -64,6 +83,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         case .zbcpg:
             switch blockMode {
             case .partition: return Self.zpgAlpha * Double(min(blocks, d))
+            case .layers: return Self.zpgAlpha * Double(layerCount)
             case .random:
                 let b = min(d, blockSize ?? (d + blocks - 1) / blocks)
                 return Self.zpgAlpha * Double(d) / Double(b)
@@ -104,6 +124,32 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         try Validate.atLeast(blocks, 1, "blocks (K)")
         try zbcpgHyperparameters(dimension: max(blocks, 1)).validate()
         if let e = evaluateEvery { try Validate.atLeast(e, 1, "evaluate every") }
+        try Validate.atLeast(evaluationEpisodes, 1, "evaluation episodes")
+        for h in hidden { try Validate.atLeast(h, 1, "hidden width") }
+        _ = try parsedActivation()
+        if blockMode == .layers && policy != .mlp {
+            throw RLHFError.invalidArgument(name: "block mode", message: "'layers' needs an MLP policy (--policy mlp)")
+        }
+    }
+
+    /// The MLP policy's hidden activation.
+    public func parsedActivation() throws -> Activation {
+        guard let a = Activation(name: activation) else {
+            throw RLHFError.unknownName(kind: "activation", name: activation, known: ["tanh", "relu", "leaky-relu(0.01)", "identity"])
+        }
+        return a
+    }
+
+    /// Number of layers of the MLP policy (ZBCPG's block count in `layers` mode).
+    public var layerCount: Int { hidden.count + 1 }
+
+    /// Number of blocks a ZBCPG iteration estimates.
+    public var blocksPerIteration: Int {
+        switch blockMode {
+        case .partition: return blocks
+        case .random: return 1
+        case .layers: return layerCount
+        }
     }
 
     /// Queries one iteration costs.
@@ -111,7 +157,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         let perBlock = pairs * evaluators
         switch algorithm {
         case .zpg: return perBlock
-        case .zbcpg: return (blockMode == .partition ? blocks : 1) * perBlock
+        case .zbcpg: return blocksPerIteration * perBlock
         }
     }
 }

@@ -3,6 +3,7 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var algorithm: String
     public var env: String
     public var link: String
+    public var policy: String
     public var seed: UInt64
     public var budget: Int
     public var queriesUsed: Int
@@ -13,6 +14,8 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var alpha: Double
     public var initialValue: Double
     public var finalValue: Double
+    /// Standard error of ``finalValue`` when it is a Monte-Carlo estimate.
+    public var finalValueStandardError: Double?
     public var optimalValue: Double
     public var uniformValue: Double
     public var normalizedValue: Double
@@ -31,9 +34,17 @@ public struct TrainResult: Sendable {
     public var state: TrainingState
 }
 
-/// Runs a ``TrainConfiguration``: builds the environment, panel and algorithm, and drives the
-/// ``TrainingLoop`` with exact evaluation.
+/// Runs a ``TrainConfiguration``: builds the environment, policy, panel and algorithm, and drives
+/// the ``TrainingLoop`` with exact evaluation on tabular environments and Monte-Carlo evaluation
+/// elsewhere.
 public enum Trainer {
+    /// Callbacks and resume state of a run.
+    struct Hooks {
+        var progress: (TrainingRecord, Double) -> Void
+        var checkpoint: (TrainingState) throws -> Void
+        var resume: TrainingState?
+    }
+
     /// Runs a configuration to the end of its budget.
     ///
     /// - Parameters:
@@ -46,50 +57,143 @@ public enum Trainer {
                            checkpoint: @escaping (TrainingState) throws -> Void = { _ in },
                            resume: TrainingState? = nil) throws -> TrainResult {
         try config.validate()
-        let env = try config.environment.makeGridWorld()
-        let panel = try config.makePanel()
-        let family = TabularSoftmax(stateCount: env.stateCount, actionCount: env.actionCount)
+        let hooks = Hooks(progress: progress, checkpoint: checkpoint, resume: resume)
+        switch try config.environment.resolve() {
+        case .gridWorld(var g):
+            g.featureMode = config.features
+            return try runTabular(g, config, hooks)
+        case .bandit(let b):
+            return try runTabular(b, config, hooks)
+        case .cartPole(let c):
+            return try runSampled(c, optimalValue: Double(c.horizon), config, hooks)
+        }
+    }
+
+    /// The MLP policy of a configuration, initialized from stream (seed, 0x1A17) with a zero last
+    /// layer, so that it starts uniform.
+    static func makePolicy(_ config: TrainConfiguration, featureCount: Int, actionCount: Int) throws -> NeuralSoftmaxPolicy {
+        var rng = Xoshiro256(seed: config.seed, stream: 0x1A17)
+        return NeuralSoftmaxPolicy(featureCount: featureCount, hidden: config.hidden, actionCount: actionCount,
+                                   activation: try config.parsedActivation(), uniformStart: true, using: &rng)
+    }
+
+    /// One block per network layer (weights and bias).
+    static func layerBlocks(_ policy: NeuralSoftmaxPolicy) -> [[Int]] {
+        policy.network.layers.map { Array($0.weightOffset..<$0.endOffset) }
+    }
+
+    /// A tabular environment: exact values from the model.
+    static func runTabular<E: TabularEnvironment>(_ env: E, _ config: TrainConfiguration, _ hooks: Hooks) throws -> TrainResult {
         let model = env.model
         let uniform = model.value(policy: model.uniformPolicy)
         let optimal = model.optimalValue
-        let normalize = { (v: Double) in (v - uniform) / (optimal - uniform) }
+        switch config.policy {
+        case .tabular:
+            let family = TabularSoftmax(stateCount: env.stateCount, actionCount: env.actionCount)
+            return try drive(env, family, initial: [Double](repeating: 0, count: family.parameterCount), blocks: nil,
+                             evaluate: { (model.value(policy: family.probabilities($0)), nil) },
+                             uniform: uniform, optimal: optimal, exact: true, config, hooks)
+        case .mlp:
+            let policy = try makePolicy(config, featureCount: env.featureCount, actionCount: env.actionCount)
+            let family = NeuralTabularFamily(env: env, policy: policy)
+            return try drive(env, family, initial: policy.network.parameters, blocks: layerBlocks(policy),
+                             evaluate: { (model.value(policy: family.probabilities($0)), nil) },
+                             uniform: uniform, optimal: optimal, exact: true, config, hooks)
+        }
+    }
 
+    /// Seed of the Monte-Carlo estimate of the uniform policy's value: fixed, so that every run's
+    /// normalization is the same.
+    static let uniformValueSeed: UInt64 = 0x0B5E
+
+    /// An environment without an exact model: Monte-Carlo values with standard errors.
+    static func runSampled<E: Environment>(_ env: E, optimalValue: Double, _ config: TrainConfiguration,
+                                           _ hooks: Hooks) throws -> TrainResult {
+        guard config.policy == .mlp else {
+            throw RLHFError.invalidArgument(name: "policy", message: "a tabular policy needs a tabular environment; use --policy mlp on \(config.environment.name)")
+        }
+        let policy = try makePolicy(config, featureCount: env.featureCount, actionCount: env.actionCount)
+        let family = NeuralFamily(env: env, policy: policy)
+        let uniform = MonteCarlo.evaluateSync(env, family: UniformFamily<E>(actionCount: env.actionCount), parameters: [],
+                                              episodes: 20_000, seed: uniformValueSeed, threads: config.threads).value.mean
+        let episodes = config.evaluationEpisodes, threads = config.threads, seed = config.seed
+        var evaluationIndex: UInt64 = 0
+        return try drive(env, family, initial: policy.network.parameters, blocks: layerBlocks(policy),
+                         evaluate: { theta in
+                             // Each evaluation point has its own stream, independent of the training streams.
+                             evaluationIndex += 1
+                             let e = MonteCarlo.evaluateSync(env, family: family, parameters: theta, episodes: episodes,
+                                                             seed: seed ^ 0xE7A1_0000_0000 &+ evaluationIndex, threads: threads).value
+                             return (e.mean, e.standardError)
+                         },
+                         uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+    }
+
+    /// Builds the algorithm and runs the loop.
+    static func drive<E: Environment, F: PolicyFamily>(
+        _ env: E, _ family: F, initial: [Double], blocks: [[Int]]?,
+        evaluate: @escaping ([Double]) -> (value: Double, standardError: Double?),
+        uniform: Double, optimal: Double, exact: Bool, _ config: TrainConfiguration, _ hooks: Hooks
+    ) throws -> TrainResult where F.State == E.State {
+        let panel = try config.makePanel()
+        let d = family.parameterCount
         let cost = config.queriesPerIteration
         guard cost <= config.budget else {
             throw RLHFError.budgetTooSmall(budget: config.budget, needed: cost, what: "one \(config.algorithm.rawValue) iteration")
         }
-        let iterations = config.budget / cost
-        var loop = TrainingLoop(evaluateEvery: config.evaluateEvery ?? max(1, iterations / 100),
-                                evaluate: { (model.value(policy: family.probabilities($0)), nil) },
-                                normalize: normalize)
-        loop.onRecord = progress
-        loop.onCheckpoint = checkpoint
-        if let r = resume {
-            guard r.parameters.count == family.parameterCount else {
-                throw RLHFError.invalidArgument(name: "resume", message: "the checkpoint has \(r.parameters.count) parameters, this run needs \(family.parameterCount)")
-            }
+        if let r = hooks.resume, r.parameters.count != d {
+            throw RLHFError.invalidArgument(name: "resume", message: "the checkpoint has \(r.parameters.count) parameters, this run needs \(d)")
         }
+        let iterations = config.budget / cost
+        var loop = TrainingLoop(evaluateEvery: config.evaluateEvery ?? max(1, iterations / 100), evaluate: evaluate,
+                                normalize: { ($0 - uniform) / (optimal - uniform) })
+        loop.onRecord = hooks.progress
+        loop.onCheckpoint = hooks.checkpoint
         var ledger = try QueryLedger(budget: config.budget)
         let state: TrainingState
         switch config.algorithm {
         case .zpg:
-            var zpg = try ZPG(env: env, family: family, panel: panel,
-                              hyper: config.zpgHyperparameters(dimension: family.parameterCount), seed: config.seed)
-            state = try loop.run(&zpg, ledger: &ledger, resume: resume)
+            var zpg = try ZPG(env: env, family: family, panel: panel, hyper: config.zpgHyperparameters(dimension: d),
+                              seed: config.seed, initial: initial)
+            state = try loop.run(&zpg, ledger: &ledger, resume: hooks.resume)
         case .zbcpg:
-            var z = try ZBCPG(env: env, family: family, panel: panel,
-                              hyper: config.zbcpgHyperparameters(dimension: family.parameterCount), seed: config.seed)
-            state = try loop.run(&z, ledger: &ledger, resume: resume)
+            var z = try ZBCPG(env: env, family: family, panel: panel, hyper: config.zbcpgHyperparameters(dimension: d),
+                              seed: config.seed, initial: initial, blocks: blocks)
+            state = try loop.run(&z, ledger: &ledger, resume: hooks.resume)
         }
         let first = state.records.first!, last = state.records.last!
         let summary = RunSummary(
             algorithm: config.algorithm.rawValue, env: config.environment.name, link: config.link.kind.rawValue,
+            policy: config.policy == .tabular ? "tabular" : "mlp \(config.hidden.map(String.init).joined(separator: ","))",
             seed: config.seed, budget: config.budget, queriesUsed: ledger.used, envSteps: state.envSteps,
-            iterations: state.iteration, parameterCount: family.parameterCount,
-            alpha: config.alpha ?? config.defaultAlpha(dimension: family.parameterCount),
-            initialValue: first.value, finalValue: last.value, optimalValue: optimal, uniformValue: uniform,
-            normalizedValue: last.normalizedValue, exactValues: true, wallSeconds: last.wallSeconds,
-            configuration: config)
+            iterations: state.iteration, parameterCount: d, alpha: config.alpha ?? config.defaultAlpha(dimension: d),
+            initialValue: first.value, finalValue: last.value, finalValueStandardError: last.valueStandardError,
+            optimalValue: optimal, uniformValue: uniform, normalizedValue: last.normalizedValue, exactValues: exact,
+            wallSeconds: last.wallSeconds, configuration: config)
         return TrainResult(summary: summary, state: state)
     }
+}
+
+/// The uniform random policy on any environment (for Monte-Carlo normalization).
+public struct UniformFamily<E: Environment>: PolicyFamily {
+    public typealias State = E.State
+    /// Number of actions.
+    public let actionCount: Int
+
+    /// Creates the family.
+    public init(actionCount: Int) { self.actionCount = actionCount }
+
+    public var parameterCount: Int { 0 }
+
+    /// Acts uniformly at random.
+    public struct Actor: PolicyActor {
+        public typealias State = E.State
+        let actionCount: Int
+        public mutating func action(in state: E.State, using rng: inout Xoshiro256) -> Int {
+            rng.index(below: actionCount)
+        }
+    }
+
+    public func makeActor(_ theta: UnsafeBufferPointer<Double>) -> Actor { Actor(actionCount: actionCount) }
+    public func update(_ actor: inout Actor, to theta: UnsafeBufferPointer<Double>) {}
 }
