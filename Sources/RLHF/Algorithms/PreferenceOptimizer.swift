@@ -3,14 +3,26 @@
 /// The training loop (``TrainingLoop``) owns the ledger, the evaluation schedule, progress and
 /// checkpoints; an optimizer only says what one iteration costs and performs it.
 public protocol PreferenceOptimizer {
-    /// The policy parameters θ (one flat vector).
+    /// The policy parameters θ (one flat vector): what is evaluated and checkpointed.
     var parameters: [Double] { get set }
-    /// Queries one iteration needs; the loop stops when fewer remain.
-    var queriesPerIteration: Int { get }
+    /// Queries iteration `t` will charge; the loop stops when fewer remain. May be 0 for an
+    /// iteration that only trains on feedback already paid for (then ``iterationLimit`` must
+    /// end the run).
+    func queries(forIteration t: Int) -> Int
+    /// The run ends after this many iterations even with budget left (nil: only the budget ends it).
+    var iterationLimit: Int? { get }
+    /// Whether a run can be resumed from ``parameters`` alone (true for the zeroth-order methods,
+    /// whose only state is θ; false for methods with reward models, critics or datasets).
+    var resumableFromParameters: Bool { get }
     /// Performs iteration `t` (0-based), paying through `ledger`; returns the environment steps
     /// it took. Everything random in it is drawn from generators seeded by (seed, t, …), so an
-    /// iteration's result depends only on θ, t and the seed.
+    /// iteration's result depends only on its state, t and the seed.
     mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int
+}
+
+extension PreferenceOptimizer {
+    public var iterationLimit: Int? { nil }
+    public var resumableFromParameters: Bool { false }
 }
 
 /// One block's zeroth-order estimate: Δ̂ averaged over the judged pairs, with the direction.

@@ -60,16 +60,18 @@ public struct TrainingLoop {
         self.normalize = normalize
     }
 
-    /// Runs `optimizer` until the ledger cannot pay for another iteration.
+    /// Runs `optimizer` until the ledger cannot pay for its next iteration or its iteration limit.
     ///
     /// - Parameter resume: a saved state to continue from (its θ replaces the optimizer's).
     /// - Throws: ``RLHFError/budgetTooSmall(budget:needed:what:)`` if not even one iteration fits,
     ///   ``RLHFError/diverged(iteration:message:)`` if θ or the value stops being finite.
     public func run<O: PreferenceOptimizer>(_ optimizer: inout O, ledger: inout QueryLedger,
                                             resume: TrainingState? = nil) throws -> TrainingState {
-        let cost = optimizer.queriesPerIteration
-        if resume == nil && !ledger.canAfford(cost) {
-            throw RLHFError.budgetTooSmall(budget: ledger.budget, needed: cost, what: "one iteration")
+        if resume == nil && !ledger.canAfford(optimizer.queries(forIteration: 0)) {
+            throw RLHFError.budgetTooSmall(budget: ledger.budget, needed: optimizer.queries(forIteration: 0), what: "one iteration")
+        }
+        if resume != nil && !optimizer.resumableFromParameters {
+            throw RLHFError.invalidArgument(name: "resume", message: "this algorithm keeps state besides the policy parameters (reward model, critic or data) and cannot resume from a checkpoint yet")
         }
         let clock = Stopwatch()
         var state = resume ?? TrainingState(iteration: 0, queriesUsed: ledger.used, envSteps: 0,
@@ -96,12 +98,16 @@ public struct TrainingLoop {
             try onCheckpoint(state)
         }
 
+        func canContinue() -> Bool {
+            if let limit = optimizer.iterationLimit, state.iteration >= limit { return false }
+            return ledger.canAfford(optimizer.queries(forIteration: state.iteration))
+        }
         if state.records.isEmpty { try record() }
-        while ledger.canAfford(cost) {
+        while canContinue() {
             let steps = try optimizer.iterate(state.iteration, ledger: &ledger)
             state.envSteps += steps
             state.iteration += 1
-            if state.iteration % evaluateEvery == 0 || !ledger.canAfford(cost) {
+            if state.iteration % evaluateEvery == 0 || !canContinue() {
                 if let bad = optimizer.parameters.firstIndex(where: { !$0.isFinite }) {
                     throw RLHFError.diverged(iteration: state.iteration,
                                              message: "parameter θ[\(bad)] is \(optimizer.parameters[bad])")

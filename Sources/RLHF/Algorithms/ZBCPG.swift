@@ -109,6 +109,12 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
         return out
     }
 
+    public func queries(forIteration t: Int) -> Int { queriesPerIteration }
+
+    /// Only θ changes between iterations.
+    public var resumableFromParameters: Bool { true }
+
+    /// Queries every iteration costs.
     public var queriesPerIteration: Int {
         (hyper.mode == .random ? 1 : blocks.count) * hyper.base.pairs * panel.queriesPerPair
     }

@@ -65,6 +65,12 @@ public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.
         allCoordinates = Array(0..<d)
     }
 
+    public func queries(forIteration t: Int) -> Int { queriesPerIteration }
+
+    /// Only θ changes between iterations.
+    public var resumableFromParameters: Bool { true }
+
+    /// Queries every iteration costs.
     public var queriesPerIteration: Int { hyper.pairs * panel.queriesPerPair }
 
     public mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int {
