@@ -25,7 +25,7 @@ import Darwin
 /// lasts about 22 steps on average.
 public struct CartPole: Environment {
     /// The physical state of the cart and pole.
-    public struct State: Sendable, Hashable {
+    public struct State: Sendable, Hashable, Codable {
         /// Cart position x (metres; 0 is the centre of the track).
         public var x: Double
         /// Cart velocity ẋ (metres per second).
