@@ -7,7 +7,9 @@ struct Bench: AsyncParsableCommand {
         discussion: """
             Environment steps per second of uniform-policy rollouts on `classic` (one core and all \
             cores, a TaskGroup of fixed-size chunks), and queries per second of full 10⁶-query ZPG \
-            and ZBCPG runs with the default settings. Build with `-c release` for meaningful figures.
+            and ZBCPG runs with the default settings; forward + backward time of a 64-64-64-64 and a \
+            256-256-256-256 MLP on a batch of 256; CartPole rollout steps per second with an MLP \
+            policy. Build with `-c release` for meaningful figures.
             """)
 
     @Option(help: "Episodes per rollout measurement.")
@@ -29,6 +31,11 @@ struct Bench: AsyncParsableCommand {
         var zbcpgQueriesPerSecond: Double
         var zbcpgSeconds: Double
         var zbcpgNormalizedValue: Double
+        var matrixKernel: String
+        var mlpForwardBackwardMicrosWidth64: Double
+        var mlpForwardBackwardMicrosWidth256: Double
+        var cartpoleStepsPerSecondOneCore: Double
+        var cartpoleStepsPerSecondAllCores: Double
     }
 
     func validate() throws {
@@ -57,12 +64,31 @@ struct Bench: AsyncParsableCommand {
         config.algorithm = .zbcpg
         let zbcpg = try Trainer.run(config).summary
 
+        // Neural: forward + backward of a 64-64-64-64 (and 256-…) ReLU MLP on a batch of 256.
+        let mlp64 = NeuralBenchmark.forwardBackwardMicros(width: 64)
+        let mlp256 = NeuralBenchmark.forwardBackwardMicros(width: 256)
+        // CartPole rollouts with the default MLP policy of `rlhf train --env cartpole --policy mlp`.
+        let cartpole = CartPole()
+        var rng = Xoshiro256(seed: 1)
+        let policy = NeuralSoftmaxPolicy(featureCount: 4, hidden: [16], actionCount: 2, uniformStart: false, using: &rng)
+        let cartFamily = NeuralFamily(env: cartpole, policy: policy)
+        func cartpoleSteps(threads: Int) async -> Double {
+            let clock = Stopwatch()
+            let (_, steps) = await MonteCarlo.evaluate(cartpole, family: cartFamily, parameters: policy.network.parameters,
+                                                       episodes: episodes / 20, seed: 2, threads: threads)
+            return Double(steps) / clock.seconds
+        }
+        let cartOne = await cartpoleSteps(threads: 1)
+        let cartAll = await cartpoleSteps(threads: cores)
+
         let report = Report(
             cores: cores, envStepsPerSecondOneCore: one, envStepsPerSecondAllCores: all,
             zpgQueriesPerSecond: Double(zpg.queriesUsed) / zpg.wallSeconds, zpgSeconds: zpg.wallSeconds,
             zpgNormalizedValue: zpg.normalizedValue,
             zbcpgQueriesPerSecond: Double(zbcpg.queriesUsed) / zbcpg.wallSeconds, zbcpgSeconds: zbcpg.wallSeconds,
-            zbcpgNormalizedValue: zbcpg.normalizedValue)
+            zbcpgNormalizedValue: zbcpg.normalizedValue, matrixKernel: NeuralBenchmark.kernel,
+            mlpForwardBackwardMicrosWidth64: mlp64, mlpForwardBackwardMicrosWidth256: mlp256,
+            cartpoleStepsPerSecondOneCore: cartOne, cartpoleStepsPerSecondAllCores: cartAll)
         if json {
             try printJSON(report)
             return
@@ -73,6 +99,10 @@ struct Bench: AsyncParsableCommand {
             env steps/s, all cores         \(fmt(all / 1e6, 1)) M
             ZPG queries/s                  \(fmt(zpg.queriesUsed.asDouble / zpg.wallSeconds / 1e6, 2)) M   (\(zpg.queriesUsed) queries in \(fmt(zpg.wallSeconds, 3)) s, normalized \(fmt(zpg.normalizedValue, 3)))
             ZBCPG queries/s (K = 4)        \(fmt(zbcpg.queriesUsed.asDouble / zbcpg.wallSeconds / 1e6, 2)) M   (\(zbcpg.queriesUsed) queries in \(fmt(zbcpg.wallSeconds, 3)) s, normalized \(fmt(zbcpg.normalizedValue, 3)))
+            MLP fwd+bwd, width 64          \(fmt(mlp64, 1)) µs   (64-64-64-64 ReLU, batch 256, Double, kernel \(NeuralBenchmark.kernel))
+            MLP fwd+bwd, width 256         \(fmt(mlp256, 1)) µs
+            CartPole steps/s, one core     \(fmt(cartOne / 1e6, 2)) M   (MLP 4-16-2 policy, one forward pass a step)
+            CartPole steps/s, all cores    \(fmt(cartAll / 1e6, 2)) M
             """)
     }
 }

@@ -51,7 +51,8 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var blockSize: Int? = nil
     /// ZBCPG: worker threads (results do not depend on it).
     public var threads: Int = Parallel.coreCount
-    /// Evaluate every this many iterations (nil: about 100 points over the run).
+    /// Evaluate every this many iterations (nil: about 100 points over the run, 20 where values
+    /// are Monte-Carlo estimates).
     public var evaluateEvery: Int? = nil
     /// The policy parametrization.
     public var policy: PolicyKind = .tabular

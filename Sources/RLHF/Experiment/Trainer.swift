@@ -145,7 +145,10 @@ public enum Trainer {
             throw RLHFError.invalidArgument(name: "resume", message: "the checkpoint has \(r.parameters.count) parameters, this run needs \(d)")
         }
         let iterations = config.budget / cost
-        var loop = TrainingLoop(evaluateEvery: config.evaluateEvery ?? max(1, iterations / 100), evaluate: evaluate,
+        // About 100 evaluation points where values are exact and cheap, 20 where each is a
+        // Monte-Carlo estimate that costs rollouts.
+        let points = exact ? 100 : 20
+        var loop = TrainingLoop(evaluateEvery: config.evaluateEvery ?? max(1, iterations / points), evaluate: evaluate,
                                 normalize: { ($0 - uniform) / (optimal - uniform) })
         loop.onRecord = hooks.progress
         loop.onCheckpoint = hooks.checkpoint
