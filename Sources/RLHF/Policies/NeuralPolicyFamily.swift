@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A policy family whose exact probability table can be computed: what exact evaluation on a
 /// ``TabularEnvironment`` needs.
 public protocol TabularPolicyFamily: PolicyFamily where State == Int {
@@ -101,29 +107,50 @@ public struct NeuralFamily<E: Environment>: PolicyFamily {
 
     public var parameterCount: Int { policy.parameterCount }
 
-    /// The acting form: θ, a feature buffer and a workspace.
+    /// The acting form: θ and scratch buffers. One state at a time through
+    /// ``MLP/forwardSingle(_:parameters:scratch:)``, then one uniform draw against the softmax.
     public struct Actor: PolicyActor {
         public typealias State = E.State
         let env: E
-        let policy: NeuralSoftmaxPolicy
+        let network: MLP
         var theta: [Double]
         var features: [Double]
-        let workspace: PolicyWorkspace
+        var scratch: [Double]
+        var probabilities: [Double]
 
         public mutating func action(in state: E.State, using rng: inout Xoshiro256) -> Int {
-            let env = self.env
+            let env = self.env, network = self.network
             features.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
+            let m = network.outputSize
+            let u = rng.uniform()
             return features.withUnsafeBufferPointer { x in
                 theta.withUnsafeBufferPointer { t in
-                    policy.sampleAction(features: x, workspace: workspace, using: &rng, parameters: t)
+                    scratch.withUnsafeMutableBufferPointer { s in
+                        probabilities.withUnsafeMutableBufferPointer { p in
+                            let logits = network.forwardSingle(x, parameters: t, scratch: s)
+                            var mx = -Double.infinity
+                            for a in 0..<m { mx = max(mx, logits[a]) }
+                            var total = 0.0
+                            for a in 0..<m { p[a] = exp(logits[a] - mx); total += p[a] }
+                            // Inverse CDF with one uniform, as the other actors do.
+                            let target = u * total
+                            var acc = 0.0
+                            for a in 0..<(m - 1) {
+                                acc += p[a]
+                                if target < acc { return a }
+                            }
+                            return m - 1
+                        }
+                    }
                 }
             }
         }
     }
 
     public func makeActor(_ theta: UnsafeBufferPointer<Double>) -> Actor {
-        Actor(env: env, policy: policy, theta: Array(theta), features: [Double](repeating: 0, count: env.featureCount),
-              workspace: PolicyWorkspace(for: policy, capacity: 1))
+        Actor(env: env, network: policy.network, theta: Array(theta), features: [Double](repeating: 0, count: env.featureCount),
+              scratch: [Double](repeating: 0, count: 2 * policy.network.widths.max()!),
+              probabilities: [Double](repeating: 0, count: policy.actionCount))
     }
 
     public func update(_ actor: inout Actor, to theta: UnsafeBufferPointer<Double>) {
