@@ -50,19 +50,8 @@ public struct NeuralSoftmaxPolicy: Sendable, Equatable {
         workspace.reserve(batch)
         let m = actionCount
         let p = workspace.probabilityPointer
-        for r in 0..<batch {
-            let base = r * m
-            var mx = -Double.infinity
-            for a in 0..<m { mx = max(mx, logits[base + a]) }
-            var total = 0.0
-            for a in 0..<m {
-                let e = exp(logits[base + a] - mx)
-                p[base + a] = e
-                total += e
-            }
-            let inv = 1 / total
-            for a in 0..<m { p[base + a] *= inv }
-        }
+        TabularSoftmax.softmaxRows(UnsafeBufferPointer(rebasing: logits[0..<(batch * m)]),
+                                   into: UnsafeMutableBufferPointer(start: p, count: batch * m), columns: m, cumulative: false)
         return UnsafeBufferPointer(start: p, count: batch * m)
     }
 
