@@ -19,6 +19,7 @@ extension LinkFunction.Kind: ExpressibleByArgument {}
 extension AlgorithmName: ExpressibleByArgument {}
 extension ZBCPGHyperparameters.BlockMode: ExpressibleByArgument {}
 extension PolicyKind: ExpressibleByArgument {}
+extension DPOReference: ExpressibleByArgument {}
 extension GridWorld.FeatureMode: ExpressibleByArgument {}
 
 /// Prints to standard error.

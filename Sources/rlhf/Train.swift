@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
               rlhf train --env cartpole --policy mlp --hidden 16 --queries 2000000
             """)
 
-    @Option(help: "Algorithm: zpg or zbcpg.")
+    @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries).")
     var algorithm: AlgorithmName = .zpg
 
     @Option(name: .long, help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
@@ -109,6 +109,39 @@ struct Train: ParsableCommand {
     @Option(help: "Evaluate the policy every this many iterations (default: about 100 points).")
     var evalEvery: Int?
 
+    @Option(help: "dpo, online-dpo: β of the implicit reward β·log(π/π_ref).")
+    var beta: Double?
+
+    @Option(help: "dpo, online-dpo: Adam learning rate.")
+    var dpoLr: Double?
+
+    @Option(help: "dpo: passes over the data (one per iteration); online-dpo: passes over each round's pairs.")
+    var dpoEpochs: Int?
+
+    @Option(help: "online-dpo: reference policy, initial or previous-round.")
+    var dpoReference: DPOReference?
+
+    @Option(help: "online-dpo, rm-ppo: pairs labeled per round (M queries each).")
+    var pairsPerRound: Int?
+
+    @Option(help: "dpo, rm-ppo-offline: most pairs to buy (default: as many as the budget pays for).")
+    var maxPairs: Int?
+
+    @Option(help: "rm-ppo, rm-ppo-offline, ppo-true-reward: PPO's Adam learning rate.")
+    var ppoLr: Double?
+
+    @Option(help: "rm-ppo: PPO updates per round; rm-ppo-offline: all PPO updates of the run; ppo-true-reward: PPO updates.")
+    var ppoUpdates: Int?
+
+    @Option(help: "rm-ppo, rm-ppo-offline, ppo-true-reward: environment steps per PPO update.")
+    var ppoSteps: Int?
+
+    @Option(help: ArgumentHelp("rm-ppo, rm-ppo-offline: reward network hidden widths (empty: linear; tabular on one-hot features).", valueName: "W1,W2,..."))
+    var rewardHidden: String?
+
+    @Option(help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.")
+    var rewardEpochs: Int?
+
     @Option(help: "Directory for metrics.csv, summary.json and checkpoint.json.")
     var out: String?
 
@@ -123,6 +156,19 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if resume && out == nil { throw ValidationError("--resume needs --out DIR (the directory holding checkpoint.json)") }
+    }
+
+    /// Parses comma-separated layer widths.
+    static func widths(_ text: String, _ option: String, allowEmpty: Bool) throws -> [Int] {
+        if text.trimmingCharacters(in: .whitespaces).isEmpty {
+            if allowEmpty { return [] }
+            throw ValidationError("\(option) needs at least one width, e.g. 64,64")
+        }
+        let widths = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("\(option) takes comma-separated positive widths, e.g. 64,64 (got '\(text)')")
+        }
+        return widths.map { $0! }
     }
 
     func makeConfiguration() throws -> TrainConfiguration {
@@ -146,14 +192,33 @@ struct Train: ParsableCommand {
         if let t = threads { c.threads = t }
         c.evaluateEvery = evalEvery
         c.policy = policy
-        let widths = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !widths.isEmpty, widths.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--hidden takes comma-separated positive widths, e.g. 64,64 (got '\(hidden)')")
-        }
-        c.hidden = widths.map { $0! }
+        c.hidden = try Self.widths(hidden, "--hidden", allowEmpty: false)
         c.activation = activation
         c.features = features
         c.evaluationEpisodes = evalEpisodes
+        if let v = beta { c.dpo.beta = v }
+        if let v = dpoLr { c.dpo.learningRate = v }
+        if let v = dpoEpochs { c.dpo.epochs = v }
+        if let v = dpoReference { c.dpo.reference = v }
+        if let v = pairsPerRound { c.dpo.pairsPerRound = v }
+        if let v = maxPairs { c.dpo.maxOfflinePairs = v }
+        // PPO settings start from the environment's defaults (tabular or CleanRL's).
+        let usesPPO = [.rmPPO, .rmPPOOffline, .ppoTrueReward].contains(algorithm)
+        if usesPPO && (ppoLr != nil || ppoSteps != nil || ppoUpdates != nil || rewardHidden != nil || rewardEpochs != nil || pairsPerRound != nil || maxPairs != nil) {
+            let tabular = try c.environment.resolve().isTabular
+            c.ppo = c.resolvedPPO(tabular: tabular)
+            c.rmPPO = c.resolvedRMPPO(tabular: tabular)
+        }
+        if let v = pairsPerRound { c.rmPPO?.pairsPerRound = v }
+        if let v = maxPairs { c.rmPPO?.offlinePairCap = v }
+        if let v = ppoLr { c.rmPPO?.ppo.learningRate = v; c.ppo?.learningRate = v }
+        if let v = ppoSteps { c.rmPPO?.ppo.stepsPerUpdate = v; c.ppo?.stepsPerUpdate = v }
+        if let v = ppoUpdates {
+            c.ppoUpdates = v
+            if algorithm == .rmPPO { c.rmPPO?.ppoUpdatesPerRound = v } else { c.rmPPO?.offlinePPOUpdates = v }
+        }
+        if let v = rewardHidden { c.rmPPO?.rewardModel.hidden = try Self.widths(v, "--reward-hidden", allowEmpty: true) }
+        if let v = rewardEpochs { c.rmPPO?.rewardModel.epochs = v }
         try c.validate()
         return c
     }

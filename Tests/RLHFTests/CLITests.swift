@@ -84,6 +84,34 @@ struct CLITests {
         #expect(other.status != 0 && other.stderr.contains("different configuration"))
     }
 
+    @Test("every baseline runs from the command line with the same summary, paying through the ledger", arguments: [
+        ["--algorithm", "dpo", "--queries", "4000"],
+        ["--algorithm", "online-dpo", "--queries", "4000", "--pairs-per-round", "100"],
+        ["--algorithm", "rm-ppo", "--queries", "4000", "--pairs-per-round", "100", "--ppo-updates", "2", "--ppo-steps", "200", "--reward-hidden", ""],
+        ["--algorithm", "rm-ppo-offline", "--queries", "4000", "--ppo-updates", "4", "--ppo-steps", "200"],
+        ["--algorithm", "ppo-true-reward", "--ppo-updates", "3", "--ppo-steps", "200"],
+    ])
+    func baselines(arguments: [String]) throws {
+        let r = try CLI.run(["train", "--json", "--quiet"] + arguments)
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let used = try #require(o["queries_used"] as? Int)
+        #expect(used <= (o["budget"] as? Int ?? 0))
+        if arguments[1] == "ppo-true-reward" { #expect(used == 0) } else { #expect(used > 0) }
+        #expect(o["alpha"] == nil)
+        #expect(o["exact_values"] as? Bool == true)
+    }
+
+    @Test("a baseline refuses to resume from parameters alone")
+    func baselineResume() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["train", "--algorithm", "online-dpo", "--queries", "2000", "--pairs-per-round", "100", "--out", dir, "--quiet"]
+        #expect(try CLI.run(args).status == 0)
+        let again = try CLI.run(args + ["--resume"])
+        #expect(again.status != 0 && again.stderr.contains("cannot resume"), "\(again.stderr)")
+    }
+
     @Test("env prints the sizes and exact values")
     func env() throws {
         let r = try CLI.run(["env", "classic", "--json"])
@@ -109,6 +137,10 @@ struct CLITests {
         (["train", "--resume"], "--resume needs --out"),
         (["env", "--horizon", "0"], "horizon"),
         (["train", "--algorithm", "zbcpg", "--blocks", "500"], "exceed"),
+        (["train", "--env", "cartpole"], "tabular policy needs a tabular environment"),
+        (["train", "--policy", "mlp", "--hidden", "16,x"], "--hidden"),
+        (["train", "--algorithm", "dpo", "--beta", "nan"], "not finite"),
+        (["train", "--algorithm", "online-dpo", "--queries", "500", "--pairs-per-round", "100"], "query budget 500"),
     ])
     func badInput(arguments: [String], fragment: String) throws {
         let r = try CLI.run(arguments)

@@ -65,7 +65,7 @@ struct NeuralZerothOrderTests {
         c.budget = 24_000
         let r = try Trainer.run(c)
         #expect(r.summary.iterations == 24_000 / (3 * 80))
-        #expect(abs(r.summary.alpha - 0.03) < 1e-15)
+        #expect(abs(r.summary.alpha! - 0.03) < 1e-15)
         c.policy = .tabular
         #expect(throws: RLHFError.self) { try Trainer.run(c) }
     }

@@ -37,6 +37,12 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
         case gridWorld(GridWorld)
         case bandit(LinearBandit)
         case cartPole(CartPole)
+
+        /// Whether the environment has an exact model (values are exact, PPO uses its tabular defaults).
+        public var isTabular: Bool {
+            if case .cartPole = self { return false }
+            return true
+        }
     }
 
     /// Builds the environment.

@@ -72,13 +72,28 @@ public enum RunOutput {
         try write(encoder().encode(result.summary), to: directory + "/summary.json")
     }
 
+    /// The top-level settings in which two configurations differ.
+    static func differences(_ a: TrainConfiguration, _ b: TrainConfiguration) -> [String] {
+        func dictionary(_ c: TrainConfiguration) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: encoder(pretty: false).encode(c))) as? [String: Any] ?? [:]
+        }
+        let da = dictionary(a), db = dictionary(b)
+        let keys = Set(da.keys).union(db.keys).sorted()
+        let differing = keys.filter { key in
+            let va = da[key].map { "\($0)" }, vb = db[key].map { "\($0)" }
+            return va != vb
+        }
+        return differing.isEmpty ? ["some settings"] : differing
+    }
+
     /// Path of the checkpoint in an output directory.
     public static func checkpointPath(in directory: String) -> String { directory + "/checkpoint.json" }
 
     /// Saves a checkpoint (and the metrics so far, so a stopped run leaves readable output).
     public static func saveCheckpoint(_ state: TrainingState, configuration: TrainConfiguration, in directory: String) throws {
         let c = Checkpoint(formatVersion: checkpointVersion, configuration: configuration, state: state)
-        try write(encoder(pretty: false).encode(c), to: checkpointPath(in: directory))
+        // Property names as they are (no snake_case): they must decode back exactly.
+        try write(JSONEncoder().encode(c), to: checkpointPath(in: directory))
         try write(Data(csv(state.records).utf8), to: directory + "/metrics.csv")
     }
 
@@ -91,7 +106,7 @@ public enum RunOutput {
         }
         let c: Checkpoint
         do {
-            c = try decoder().decode(Checkpoint.self, from: data)
+            c = try JSONDecoder().decode(Checkpoint.self, from: data)
         } catch {
             throw RLHFError.io(path: path, message: "not a readable checkpoint (\(error))")
         }
@@ -102,7 +117,7 @@ public enum RunOutput {
         saved.threads = 1
         wanted.threads = 1
         guard saved == wanted else {
-            throw RLHFError.io(path: path, message: "the checkpoint was written by a run with a different configuration; rerun with the same options, or use another --out directory")
+            throw RLHFError.io(path: path, message: "the checkpoint was written by a run with a different configuration (\(differences(saved, wanted).joined(separator: ", ")) differ); rerun with the same options, or use another --out directory")
         }
         return c.state
     }

@@ -4,6 +4,19 @@ public enum AlgorithmName: String, Sendable, Codable, CaseIterable {
     case zpg
     /// Zeroth-order block-coordinate policy gradient (spec §4).
     case zbcpg
+    /// Reward model + PPO, online: pairs from the current policy every round (spec §6).
+    case rmPPO = "rm-ppo"
+    /// Reward model + PPO, offline: one round of pairs from the initial policy (spec §6).
+    case rmPPOOffline = "rm-ppo-offline"
+    /// DPO on pairs from the initial policy, labeled once (spec §6).
+    case dpo
+    /// Online DPO: fresh pairs from the current policy every round (spec §6).
+    case onlineDPO = "online-dpo"
+    /// PPO against the true reward: the sanity check, no queries.
+    case ppoTrueReward = "ppo-true-reward"
+
+    /// Whether the algorithm is one of the zeroth-order methods (ZPG, ZBCPG).
+    public var isZerothOrder: Bool { self == .zpg || self == .zbcpg }
 }
 
 /// The policy parametrizations `rlhf train` offers.
@@ -65,6 +78,14 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var features: GridWorld.FeatureMode = .coordinates
     /// Episodes per evaluation point where values are Monte-Carlo estimates (CartPole).
     public var evaluationEpisodes: Int = 200
+    /// DPO and online DPO.
+    public var dpo = DPOHyperparameters()
+    /// Reward model + PPO (online and offline); nil: ``defaultRMPPO(tabular:)``.
+    public var rmPPO: RewardModelPPOHyperparameters? = nil
+    /// PPO against the true reward (`ppo-true-reward`); nil: ``defaultPPO(tabular:)``.
+    public var ppo: PPOHyperparameters? = nil
+    /// `ppo-true-reward`: number of PPO updates (iterations).
+    public var ppoUpdates: Int = 200
 
     /// The defaults: ZPG on `classic`, Bradley-Terry, M = 10, 10⁶ queries, seed 0.
     public init() {}
@@ -80,7 +101,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// per query as ZPG (see the README's table).
     public func defaultAlpha(dimension d: Int) -> Double {
         switch algorithm {
-        case .zpg: return Self.zpgAlpha
+        case .zpg, .rmPPO, .rmPPOOffline, .dpo, .onlineDPO, .ppoTrueReward: return Self.zpgAlpha
         case .zbcpg:
             switch blockMode {
             case .partition: return Self.zpgAlpha * Double(min(blocks, d))
@@ -91,6 +112,26 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
             }
         }
     }
+
+    /// PPO's defaults for an environment: on tabular environments (GridWorld, bandit)
+    /// ``PPOHyperparameters/gridWorld`` (larger step, γ = 1, time-aware critic), elsewhere
+    /// CleanRL's ppo.py defaults, which solve CartPole.
+    public static func defaultPPO(tabular: Bool) -> PPOHyperparameters {
+        tabular ? .gridWorld : PPOHyperparameters()
+    }
+
+    /// RM + PPO's defaults for an environment (PPO as in ``defaultPPO(tabular:)``).
+    public static func defaultRMPPO(tabular: Bool) -> RewardModelPPOHyperparameters {
+        var h = RewardModelPPOHyperparameters()
+        h.ppo = defaultPPO(tabular: tabular)
+        return h
+    }
+
+    /// The PPO hyperparameters this run uses.
+    public func resolvedPPO(tabular: Bool) -> PPOHyperparameters { ppo ?? Self.defaultPPO(tabular: tabular) }
+
+    /// The RM + PPO hyperparameters this run uses.
+    public func resolvedRMPPO(tabular: Bool) -> RewardModelPPOHyperparameters { rmPPO ?? Self.defaultRMPPO(tabular: tabular) }
 
     /// ZPG's hyperparameters for a policy of dimension d.
     public func zpgHyperparameters(dimension d: Int) -> ZPGHyperparameters {
@@ -128,6 +169,14 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         try Validate.atLeast(evaluationEpisodes, 1, "evaluation episodes")
         for h in hidden { try Validate.atLeast(h, 1, "hidden width") }
         _ = try parsedActivation()
+        switch algorithm {
+        case .dpo, .onlineDPO: try dpo.validate()
+        case .rmPPO, .rmPPOOffline: try rmPPO?.validate()
+        case .ppoTrueReward:
+            try ppo?.validate()
+            try Validate.atLeast(ppoUpdates, 1, "PPO updates")
+        case .zpg, .zbcpg: break
+        }
         if blockMode == .layers && policy != .mlp {
             throw RLHFError.invalidArgument(name: "block mode", message: "'layers' needs an MLP policy (--policy mlp)")
         }
@@ -153,12 +202,12 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         }
     }
 
-    /// Queries one iteration costs.
+    /// Queries one iteration of a zeroth-order method costs (the baselines say it themselves).
     public var queriesPerIteration: Int {
         let perBlock = pairs * evaluators
         switch algorithm {
-        case .zpg: return perBlock
         case .zbcpg: return blocksPerIteration * perBlock
+        default: return perBlock
         }
     }
 }

@@ -10,8 +10,9 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var envSteps: Int
     public var iterations: Int
     public var parameterCount: Int
-    /// The step size α actually used (the configuration's, or the algorithm's default).
-    public var alpha: Double
+    /// The step size α of ZPG/ZBCPG actually used (the configuration's, or the algorithm's
+    /// default); nil for the other algorithms, whose step sizes are in ``configuration``.
+    public var alpha: Double?
     public var initialValue: Double
     public var finalValue: Double
     /// Standard error of ``finalValue`` when it is a Monte-Carlo estimate.
@@ -69,6 +70,50 @@ public enum Trainer {
         }
     }
 
+    /// The policy network a baseline starts from: with `--policy tabular` a linear softmax on
+    /// one-hot features (env must be a ``OneHotView``), else the configuration's MLP.
+    static func baselinePolicy<E: Environment>(_ env: E, _ config: TrainConfiguration) throws -> NeuralSoftmaxPolicy {
+        switch config.policy {
+        case .tabular:
+            var rng = Xoshiro256(seed: config.seed, stream: 0x1A17)
+            return NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: env.actionCount,
+                                       uniformStart: true, using: &rng)
+        case .mlp:
+            return try makePolicy(config, featureCount: env.featureCount, actionCount: env.actionCount)
+        }
+    }
+
+    /// The baseline optimizer a configuration names, starting from `policy`.
+    static func makeBaseline<E: Environment>(_ env: E, policy: NeuralSoftmaxPolicy, _ config: TrainConfiguration)
+        throws -> any PreferenceOptimizer where E.State: Codable & Sendable {
+        let tabular = E.self is any TabularEnvironment.Type
+        let panel = try config.makePanel()
+        switch config.algorithm {
+        case .dpo, .onlineDPO:
+            return try DPO(env: env, policy: policy, panel: panel, hyper: config.dpo, seed: config.seed,
+                           online: config.algorithm == .onlineDPO, budget: config.budget)
+        case .rmPPO, .rmPPOOffline:
+            return try RewardModelPPO(env: env, policy: policy, panel: panel, hyper: config.resolvedRMPPO(tabular: tabular), seed: config.seed,
+                                      online: config.algorithm == .rmPPO, budget: config.budget)
+        case .ppoTrueReward:
+            return try PPOTrueReward(env: env, policy: policy, hyper: config.resolvedPPO(tabular: tabular),
+                                     updates: config.ppoUpdates, seed: config.seed)
+        case .zpg, .zbcpg:
+            preconditionFailure("not a baseline")
+        }
+    }
+
+    /// A baseline on a tabular environment: exact values of the neural policy's table.
+    static func runBaselineTabular<E: TabularEnvironment>(_ env: E, uniform: Double, optimal: Double,
+                                                          _ config: TrainConfiguration, _ hooks: Hooks) throws -> TrainResult {
+        let policy = try baselinePolicy(env, config)
+        let family = NeuralTabularFamily(env: env, policy: policy)
+        let model = env.model
+        return try execute(makeBaseline(env, policy: policy, config), parameterCount: policy.parameterCount,
+                           evaluate: { (model.value(policy: family.probabilities($0)), nil) },
+                           uniform: uniform, optimal: optimal, exact: true, config, hooks)
+    }
+
     /// The MLP policy of a configuration, initialized from stream (seed, 0x1A17) with a zero last
     /// layer, so that it starts uniform.
     static func makePolicy(_ config: TrainConfiguration, featureCount: Int, actionCount: Int) throws -> NeuralSoftmaxPolicy {
@@ -87,6 +132,11 @@ public enum Trainer {
         let model = env.model
         let uniform = model.value(policy: model.uniformPolicy)
         let optimal = model.optimalValue
+        if !config.algorithm.isZerothOrder {
+            return config.policy == .tabular
+                ? try runBaselineTabular(OneHotView(env), uniform: uniform, optimal: optimal, config, hooks)
+                : try runBaselineTabular(env, uniform: uniform, optimal: optimal, config, hooks)
+        }
         switch config.policy {
         case .tabular:
             let family = TabularSoftmax(stateCount: env.stateCount, actionCount: env.actionCount)
@@ -108,7 +158,7 @@ public enum Trainer {
 
     /// An environment without an exact model: Monte-Carlo values with standard errors.
     static func runSampled<E: Environment>(_ env: E, optimalValue: Double, _ config: TrainConfiguration,
-                                           _ hooks: Hooks) throws -> TrainResult {
+                                           _ hooks: Hooks) throws -> TrainResult where E.State: Codable & Sendable {
         guard config.policy == .mlp else {
             throw RLHFError.invalidArgument(name: "policy", message: "a tabular policy needs a tabular environment; use --policy mlp on \(config.environment.name)")
         }
@@ -118,18 +168,22 @@ public enum Trainer {
                                               episodes: 20_000, seed: uniformValueSeed, threads: config.threads).value.mean
         let episodes = config.evaluationEpisodes, threads = config.threads, seed = config.seed
         var evaluationIndex: UInt64 = 0
+        let evaluate = { (theta: [Double]) -> (value: Double, standardError: Double?) in
+            // Each evaluation point has its own stream, independent of the training streams.
+            evaluationIndex += 1
+            let e = MonteCarlo.evaluateSync(env, family: family, parameters: theta, episodes: episodes,
+                                            seed: seed ^ 0xE7A1_0000_0000 &+ evaluationIndex, threads: threads).value
+            return (e.mean, e.standardError)
+        }
+        if !config.algorithm.isZerothOrder {
+            return try execute(makeBaseline(env, policy: policy, config), parameterCount: policy.parameterCount,
+                               evaluate: evaluate, uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+        }
         return try drive(env, family, initial: policy.network.parameters, blocks: layerBlocks(policy),
-                         evaluate: { theta in
-                             // Each evaluation point has its own stream, independent of the training streams.
-                             evaluationIndex += 1
-                             let e = MonteCarlo.evaluateSync(env, family: family, parameters: theta, episodes: episodes,
-                                                             seed: seed ^ 0xE7A1_0000_0000 &+ evaluationIndex, threads: threads).value
-                             return (e.mean, e.standardError)
-                         },
-                         uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+                         evaluate: evaluate, uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
     }
 
-    /// Builds the algorithm and runs the loop.
+    /// Builds ZPG or ZBCPG and runs the loop.
     static func drive<E: Environment, F: PolicyFamily>(
         _ env: E, _ family: F, initial: [Double], blocks: [[Int]]?,
         evaluate: @escaping ([Double]) -> (value: Double, standardError: Double?),
@@ -141,35 +195,46 @@ public enum Trainer {
         guard cost <= config.budget else {
             throw RLHFError.budgetTooSmall(budget: config.budget, needed: cost, what: "one \(config.algorithm.rawValue) iteration")
         }
+        let optimizer: any PreferenceOptimizer
+        switch config.algorithm {
+        case .zbcpg:
+            optimizer = try ZBCPG(env: env, family: family, panel: panel, hyper: config.zbcpgHyperparameters(dimension: d),
+                                  seed: config.seed, initial: initial, blocks: blocks)
+        default:
+            optimizer = try ZPG(env: env, family: family, panel: panel, hyper: config.zpgHyperparameters(dimension: d),
+                                seed: config.seed, initial: initial)
+        }
+        return try execute(optimizer, parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal,
+                           exact: exact, config, hooks)
+    }
+
+    /// Runs any optimizer in the training loop and summarizes the run.
+    static func execute(_ optimizer: any PreferenceOptimizer, parameterCount d: Int,
+                        evaluate: @escaping ([Double]) -> (value: Double, standardError: Double?),
+                        uniform: Double, optimal: Double, exact: Bool, _ config: TrainConfiguration,
+                        _ hooks: Hooks) throws -> TrainResult {
         if let r = hooks.resume, r.parameters.count != d {
             throw RLHFError.invalidArgument(name: "resume", message: "the checkpoint has \(r.parameters.count) parameters, this run needs \(d)")
         }
-        let iterations = config.budget / cost
+        var optimizer = optimizer
         // About 100 evaluation points where values are exact and cheap, 20 where each is a
         // Monte-Carlo estimate that costs rollouts.
         let points = exact ? 100 : 20
+        let iterations = optimizer.iterationLimit
+            ?? config.budget / max(1, optimizer.queries(forIteration: min(1, optimizer.iterationLimit ?? 1)))
         var loop = TrainingLoop(evaluateEvery: config.evaluateEvery ?? max(1, iterations / points), evaluate: evaluate,
                                 normalize: { ($0 - uniform) / (optimal - uniform) })
         loop.onRecord = hooks.progress
         loop.onCheckpoint = hooks.checkpoint
         var ledger = try QueryLedger(budget: config.budget)
-        let state: TrainingState
-        switch config.algorithm {
-        case .zpg:
-            var zpg = try ZPG(env: env, family: family, panel: panel, hyper: config.zpgHyperparameters(dimension: d),
-                              seed: config.seed, initial: initial)
-            state = try loop.run(&zpg, ledger: &ledger, resume: hooks.resume)
-        case .zbcpg:
-            var z = try ZBCPG(env: env, family: family, panel: panel, hyper: config.zbcpgHyperparameters(dimension: d),
-                              seed: config.seed, initial: initial, blocks: blocks)
-            state = try loop.run(&z, ledger: &ledger, resume: hooks.resume)
-        }
+        let state = try loop.run(&optimizer, ledger: &ledger, resume: hooks.resume)
         let first = state.records.first!, last = state.records.last!
         let summary = RunSummary(
             algorithm: config.algorithm.rawValue, env: config.environment.name, link: config.link.kind.rawValue,
             policy: config.policy == .tabular ? "tabular" : "mlp \(config.hidden.map(String.init).joined(separator: ","))",
             seed: config.seed, budget: config.budget, queriesUsed: ledger.used, envSteps: state.envSteps,
-            iterations: state.iteration, parameterCount: d, alpha: config.alpha ?? config.defaultAlpha(dimension: d),
+            iterations: state.iteration, parameterCount: d,
+            alpha: config.algorithm.isZerothOrder ? config.alpha ?? config.defaultAlpha(dimension: d) : nil,
             initialValue: first.value, finalValue: last.value, finalValueStandardError: last.valueStandardError,
             optimalValue: optimal, uniformValue: uniform, normalizedValue: last.normalizedValue, exactValues: exact,
             wallSeconds: last.wallSeconds, configuration: config)
