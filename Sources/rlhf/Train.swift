@@ -115,7 +115,7 @@ struct Train: ParsableCommand {
     @Option(help: "dpo, online-dpo: Adam learning rate.")
     var dpoLr: Double?
 
-    @Option(help: "dpo: passes over the data (one per iteration); online-dpo: passes over each round's pairs.")
+    @Option(help: "dpo: passes over the data, one per iteration (default 40); online-dpo: passes over each round's pairs (default 8).")
     var dpoEpochs: Int?
 
     @Option(help: "online-dpo: reference policy, initial or previous-round.")
@@ -198,7 +198,9 @@ struct Train: ParsableCommand {
         c.evaluationEpisodes = evalEpisodes
         if let v = beta { c.dpo.beta = v }
         if let v = dpoLr { c.dpo.learningRate = v }
-        if let v = dpoEpochs { c.dpo.epochs = v }
+        if let v = dpoEpochs {
+            if algorithm == .dpo { c.dpo.offlineEpochs = v } else { c.dpo.epochs = v }
+        }
         if let v = dpoReference { c.dpo.reference = v }
         if let v = pairsPerRound { c.dpo.pairsPerRound = v }
         if let v = maxPairs { c.dpo.maxOfflinePairs = v }
