@@ -115,7 +115,7 @@ struct Train: ParsableCommand {
     @Option(help: "dpo, online-dpo: Adam learning rate.")
     var dpoLr: Double?
 
-    @Option(help: "dpo: passes over the data, one per iteration (default 40); online-dpo: passes over each round's pairs (default 8).")
+    @Option(help: "dpo: passes over the data, one per iteration (default 40); online-dpo: passes over each round's pairs (default 8). Defaults: dpo β 0.003, learning rate 0.1; online-dpo β 0.01, learning rate 0.03.")
     var dpoEpochs: Int?
 
     @Option(help: "online-dpo: reference policy, initial or previous-round.")
@@ -196,14 +196,18 @@ struct Train: ParsableCommand {
         c.activation = activation
         c.features = features
         c.evaluationEpisodes = evalEpisodes
-        if let v = beta { c.dpo.beta = v }
-        if let v = dpoLr { c.dpo.learningRate = v }
-        if let v = dpoEpochs {
-            if algorithm == .dpo { c.dpo.offlineEpochs = v } else { c.dpo.epochs = v }
+        if beta != nil || dpoLr != nil || dpoEpochs != nil || dpoReference != nil
+            || ((algorithm == .dpo || algorithm == .onlineDPO) && (pairsPerRound != nil || maxPairs != nil)) {
+            c.dpo = c.resolvedDPO
         }
-        if let v = dpoReference { c.dpo.reference = v }
-        if let v = pairsPerRound { c.dpo.pairsPerRound = v }
-        if let v = maxPairs { c.dpo.maxOfflinePairs = v }
+        if let v = beta { c.dpo?.beta = v }
+        if let v = dpoLr { c.dpo?.learningRate = v }
+        if let v = dpoEpochs {
+            if algorithm == .dpo { c.dpo?.offlineEpochs = v } else { c.dpo?.epochs = v }
+        }
+        if let v = dpoReference { c.dpo?.reference = v }
+        if let v = pairsPerRound { c.dpo?.pairsPerRound = v }
+        if let v = maxPairs { c.dpo?.maxOfflinePairs = v }
         // PPO settings start from the environment's defaults (tabular or CleanRL's).
         let usesPPO = [.rmPPO, .rmPPOOffline, .ppoTrueReward].contains(algorithm)
         if usesPPO && (ppoLr != nil || ppoSteps != nil || ppoUpdates != nil || rewardHidden != nil || rewardEpochs != nil || pairsPerRound != nil || maxPairs != nil) {

@@ -78,8 +78,8 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var features: GridWorld.FeatureMode = .coordinates
     /// Episodes per evaluation point where values are Monte-Carlo estimates (CartPole).
     public var evaluationEpisodes: Int = 200
-    /// DPO and online DPO.
-    public var dpo = DPOHyperparameters()
+    /// DPO and online DPO; nil: ``resolvedDPO`` (tuned separately for the two).
+    public var dpo: DPOHyperparameters? = nil
     /// Reward model + PPO (online and offline); nil: ``defaultRMPPO(tabular:)``.
     public var rmPPO: RewardModelPPOHyperparameters? = nil
     /// PPO against the true reward (`ppo-true-reward`); nil: ``defaultPPO(tabular:)``.
@@ -127,6 +127,12 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         return h
     }
 
+    /// The DPO hyperparameters this run uses: ``DPOHyperparameters/offlineTuned`` for `dpo`,
+    /// the defaults (tuned online) for `online-dpo`.
+    public var resolvedDPO: DPOHyperparameters {
+        dpo ?? (algorithm == .dpo ? .offlineTuned : DPOHyperparameters())
+    }
+
     /// The PPO hyperparameters this run uses.
     public func resolvedPPO(tabular: Bool) -> PPOHyperparameters { ppo ?? Self.defaultPPO(tabular: tabular) }
 
@@ -170,7 +176,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         for h in hidden { try Validate.atLeast(h, 1, "hidden width") }
         _ = try parsedActivation()
         switch algorithm {
-        case .dpo, .onlineDPO: try dpo.validate()
+        case .dpo, .onlineDPO: try dpo?.validate()
         case .rmPPO, .rmPPOOffline: try rmPPO?.validate()
         case .ppoTrueReward:
             try ppo?.validate()

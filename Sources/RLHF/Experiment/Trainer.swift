@@ -90,7 +90,7 @@ public enum Trainer {
         let panel = try config.makePanel()
         switch config.algorithm {
         case .dpo, .onlineDPO:
-            return try DPO(env: env, policy: policy, panel: panel, hyper: config.dpo, seed: config.seed,
+            return try DPO(env: env, policy: policy, panel: panel, hyper: config.resolvedDPO, seed: config.seed,
                            online: config.algorithm == .onlineDPO, budget: config.budget)
         case .rmPPO, .rmPPOOffline:
             return try RewardModelPPO(env: env, policy: policy, panel: panel, hyper: config.resolvedRMPPO(tabular: tabular), seed: config.seed,
