@@ -1,0 +1,439 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Hyperparameters of bilevel online RLHF (spec §5, Algorithm 1), with their defaults.
+///
+/// Defaults, from runs on `classic` (one-hot features; tabular policy, reward and critic;
+/// Bradley-Terry panel, M = 10). With r_φ fixed at the TRUE expected reward, these lower-level
+/// settings (β' = 2, α = 0.002, the default critic) take π_λ' to ≈ 0.99 normalized value in 100
+/// iterations. With a LEARNED reward the runs measured so far stall at ≈ 0.15 (the policy that
+/// bumps into walls until the horizon): see `BilevelExperiments`. α must stay well below
+/// |step reward| / log|A| (0.014 on classic): a larger entropy bonus makes long episodes — stalling
+/// — optimal. Step sizes are plain gradient-ascent steps (no Adam), as in the paper.
+public struct BilevelHyperparameters: Sendable, Equatable, Codable {
+    // MARK: Queries and the upper level
+
+    /// B: pairs queried from π_λ per outer iteration (B·M queries).
+    public var pairsPerIteration: Int = 10
+    /// η: step size of the reward update φ ← φ + η [∇̂_φ G + (∇̂_φ J(λ) − ∇̂_φ J(λ'))/σ].
+    public var rewardStepSize: Double = 0.1
+    /// Reward updates per outer iteration (each on its own minibatch; λ, λ' fixed). 1 is the
+    /// algorithm as written; more reuse the paid-for data harder between query rounds.
+    public var rewardStepsPerIteration: Int = 5
+    /// ∇̂_φ G averages over the B fresh pairs plus this many pairs drawn uniformly (with
+    /// replacement) from all earlier data. 0: fresh pairs only (then ∇̂_φ G is unbiased for G at
+    /// the current π_λ; replay trades that for variance, older pairs coming from older policies).
+    public var replayPairs: Int = 54
+
+    // MARK: The penalty
+
+    /// σ₀, the penalty parameter of Φ_σ (smaller: closer to the bilevel problem, noisier φ-steps).
+    public var sigma: Double = 1
+    /// p of the schedule σ_k = max(σ₀ / (1 + k)^p, σ_min); 0 keeps σ fixed.
+    public var sigmaDecay: Double = 0
+    /// σ_min, the floor of the schedule.
+    public var sigmaMin: Double = 0.01
+
+    // MARK: The lower level
+
+    /// T: inner actor steps per phase and outer iteration.
+    public var innerSteps: Int = 5
+    /// β': step size of λ' ← λ' + β' ∇̂_λ J (tracks λ*).
+    public var lowerStepSize: Double = 2
+    /// β: step size of λ ← λ + β (∇̂_λ J + σ ∇̂_λ G) (tracks λ_σ).
+    public var policyStepSize: Double = 2
+    /// α ≥ 0: weight of the entropy in J (α > 0 makes λ*(φ) unique).
+    public var entropy: Double = 0.002
+    /// N: episodes per sampled ∇̂_λ J (fresh at every inner step).
+    public var actorEpisodes: Int = 16
+    /// Episodes of each of π_λ and π_λ' per sampled ∇̂_φ J (drawn with common random numbers so
+    /// that their difference, divided by σ, is not swamped by noise).
+    public var rewardEpisodes: Int = 32
+    /// Subtract b(s) = Σ_a π(a|s) Q̂(s, a) in ∇̂_λ J.
+    public var advantageBaseline: Bool = true
+    /// Subtract the leave-one-out mean log-likelihood in ∇̂_λ G.
+    public var preferenceBaseline: Bool = true
+    /// ∇̂_λ G reuses the last query round's pairs, sampled from λ before its inner steps: each
+    /// pair is importance-weighted by π_λ(τ0)π_λ(τ1)/(π_old(τ0)π_old(τ1)), clipped to this (nil: no clip).
+    public var importanceClip: Double? = 5
+    /// Clip the global norm of every ascent direction (λ', λ and φ) to this; nil: no clipping.
+    public var gradientClip: Double? = 5
+    /// The critic (Algorithm 2).
+    public var critic: CriticHyperparameters = .init()
+    /// Exact mode: ∇_φ G and ∇_λ G are computed exactly by enumerating trajectory pairs when
+    /// the MDP has at most this many trajectories (else they stay sampled).
+    public var enumerationLimit: Int = 512
+
+    /// The defaults.
+    public init() {}
+
+    /// σ_k = max(σ₀ / (1 + k)^p, σ_min) (σ₀ itself when p = 0).
+    public func sigma(at k: Int) -> Double {
+        sigmaDecay == 0 ? sigma : max(sigma / pow(1 + Double(k), sigmaDecay), sigmaMin)
+    }
+
+    /// Throws on bad values (the critic's included).
+    public func validate() throws {
+        try Validate.atLeast(pairsPerIteration, 1, "pairs per iteration (B)")
+        try Validate.positive(rewardStepSize, "reward step size (η)")
+        try Validate.atLeast(rewardStepsPerIteration, 1, "reward steps per iteration")
+        try Validate.atLeast(replayPairs, 0, "replay pairs")
+        try Validate.positive(sigma, "penalty σ₀")
+        try Validate.nonNegative(sigmaDecay, "σ decay exponent p")
+        try Validate.positive(sigmaMin, "σ_min")
+        try Validate.atLeast(innerSteps, 1, "inner steps (T)")
+        try Validate.positive(lowerStepSize, "λ' step size (β')")
+        try Validate.positive(policyStepSize, "λ step size (β)")
+        try Validate.nonNegative(entropy, "entropy weight (α)")
+        try Validate.atLeast(actorEpisodes, 1, "actor episodes (N)")
+        try Validate.atLeast(rewardEpisodes, 1, "reward-gradient episodes")
+        if let c = importanceClip { try Validate.positive(c, "importance clip") }
+        if let c = gradientClip { try Validate.positive(c, "gradient clip") }
+        try critic.validate()
+        try Validate.atLeast(enumerationLimit, 0, "enumeration limit")
+    }
+}
+
+/// What the last outer iteration did.
+public struct BilevelStatistics: Sendable, Equatable {
+    /// σ_k.
+    public var sigma: Double
+    /// Mean log-likelihood Ĝ of the fresh pairs under r_φ before the reward update.
+    public var upperLogLikelihood: Double
+    /// Norm of the last ∇̂_φ G and of the last penalty term (∇̂_φ J(λ) − ∇̂_φ J(λ'))/σ.
+    public var upperGradientNorm: Double
+    public var penaltyGradientNorm: Double
+    /// The critics' TD losses (0 in exact mode): of π_λ' and of π_λ.
+    public var lowerCriticLoss: Double
+    public var criticLoss: Double
+    /// Pairs judged this iteration (skipped pairs excluded).
+    public var judgedPairs: Int
+}
+
+/// Bilevel online RLHF with neural parametrization (spec §5, seeds 000–002): Algorithm 1, the
+/// first-order penalty method of Kwon et al. (2024) with a DQN-style critic (Algorithm 2).
+///
+/// State: the reward network r_φ (``RewardModel``'s layout), two policies of the same
+/// architecture — π_λ', which tracks λ*(φ) = argmax J(·, φ), and π_λ, which tracks
+/// λ_σ = argmax σG(φ, ·) + J(·, φ) and is the one deployed (``parameters``) — a critic for each,
+/// and the preference data. Outer iteration k, with σ = σ_k:
+/// 1. critic for π_λ' under r_φ (Algorithm 2), then T steps λ' ← λ' + β' ∇̂_λ J(λ', φ);
+/// 2. critic for π_λ, then T steps λ ← λ + β (∇̂_λ J(λ, φ) + σ ∇̂_λ G(φ, λ)), where ∇̂_λ G uses
+///    the pairs of the previous query round (sampled from λ as it was at the start of this
+///    phase, importance-weighted as λ moves; 0 at k = 0, before any query);
+/// 3. query B fresh pairs from π_λ (B·M queries through the ledger), add them to the data, and
+///    φ ← φ + η [∇̂_φ G(φ, λ) + (∇̂_φ J(λ, φ) − ∇̂_φ J(λ', φ)) / σ]
+///    (``BilevelHyperparameters/rewardStepsPerIteration`` times).
+/// λ, λ' and both critics are warm-started across iterations; r_φ starts at 0.
+///
+/// Exact mode (tabular environments): no critics; ∇_λ J and ∇_φ J are exact (soft finite-horizon
+/// Q from dynamic programming and occupancies; the time-dependent Q, not the discounted one,
+/// because that makes ∇_λ J the true gradient of J, the noiseless version of what the critic
+/// approximates). ∇_φ G and ∇_λ G are exact too when the MDP has at most
+/// ``BilevelHyperparameters/enumerationLimit`` trajectories, otherwise sampled from the queried
+/// pairs as in the stochastic algorithm. Queries are charged the same either way.
+///
+/// Every random draw comes from Xoshiro256(seed, stream: k, phase, step, …), so an iteration
+/// depends only on the state it starts from, k and the seed.
+public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codable & Sendable {
+    /// The hyperparameters.
+    public let hyper: BilevelHyperparameters
+    /// The environment.
+    public let env: E
+    /// The simulated evaluators.
+    public let panel: EvaluatorPanel
+    /// The run's seed.
+    public let seed: UInt64
+    /// Whether exact gradients replace the critic and samples (tabular environments only).
+    public let exact: Bool
+    /// π_λ: the deployed policy (its network's parameters are λ).
+    public private(set) var policy: NeuralSoftmaxPolicy
+    /// π_λ': the lower-level tracker (parameters λ').
+    public private(set) var lowerPolicy: NeuralSoftmaxPolicy
+    /// r_φ (its network's parameters are φ; its Adam state is not used).
+    public private(set) var rewardModel: RewardModel
+    /// The critic of π_λ and that of π_λ'.
+    public private(set) var critic: DQNCritic
+    public private(set) var lowerCritic: DQNCritic
+    /// Every labelled pair so far.
+    public private(set) var dataset = PreferenceDataset<E.State>()
+    /// The same pairs, featurized.
+    public private(set) var featurizedPairs: [FeaturizedPair] = []
+    /// The last iteration's statistics.
+    public private(set) var lastStatistics: BilevelStatistics?
+    /// The exact model (tabular environments), and its trajectories when few enough (exact mode).
+    public let tabular: TabularBilevelModel?
+    public let enumeration: TrajectoryEnumeration?
+    /// The pairs of the last query round and their log-probabilities under λ when sampled.
+    var recentPairs: [FeaturizedPair] = []
+    var recentBehaviour: [Double] = []
+
+    /// Creates the optimizer with a reward network of hidden widths `rewardHidden` ([] = tabular
+    /// on one-hot features), r_φ ≡ 0 at the start; λ = λ' = `policy`'s parameters.
+    ///
+    /// - Throws: on bad hyperparameters, or `exact` on an environment that is not tabular.
+    public init(env: E, policy: NeuralSoftmaxPolicy, rewardHidden: [Int] = [], panel: EvaluatorPanel,
+                hyper: BilevelHyperparameters = .init(), seed: UInt64, exact: Bool = false) throws {
+        var rh = RewardModelHyperparameters()
+        rh.hidden = rewardHidden
+        rh.discount = env.discount
+        try rh.validate()
+        var rng = Xoshiro256(seed: seed, stream: 0xB1_0001)
+        var reward = RewardModel(featureCount: env.featureCount, actionCount: env.actionCount, hyper: rh, using: &rng)
+        reward.network.initialize(zeroLastLayer: true, using: &rng)
+        try self.init(env: env, policy: policy, reward: reward, panel: panel, hyper: hyper, seed: seed, exact: exact)
+    }
+
+    /// Creates the optimizer with a given reward model (its network's parameters are the initial φ).
+    public init(env: E, policy: NeuralSoftmaxPolicy, reward: RewardModel, panel: EvaluatorPanel,
+                hyper: BilevelHyperparameters = .init(), seed: UInt64, exact: Bool = false) throws {
+        try hyper.validate()
+        guard policy.featureCount == env.featureCount, policy.actionCount == env.actionCount else {
+            throw RLHFError.invalidArgument(name: "policy", message: "the policy network does not fit the environment's features and actions")
+        }
+        guard reward.network.inputSize == env.featureCount, reward.network.outputSize == env.actionCount else {
+            throw RLHFError.invalidArgument(name: "reward", message: "the reward network does not fit the environment's features and actions")
+        }
+        self.env = env
+        self.policy = policy
+        self.lowerPolicy = policy
+        self.rewardModel = reward
+        self.panel = panel
+        self.hyper = hyper
+        self.seed = seed
+        self.exact = exact
+        var rng = Xoshiro256(seed: seed, stream: 0xB1_0002)
+        critic = DQNCritic(featureCount: env.featureCount, actionCount: env.actionCount, hyper: hyper.critic, using: &rng)
+        lowerCritic = critic
+        tabular = TabularBilevelModel.of(env)
+        if exact {
+            guard let tabular else {
+                throw RLHFError.invalidArgument(name: "exact", message: "exact mode needs a tabular environment")
+            }
+            enumeration = TrajectoryEnumeration(tabular: tabular, panel: panel, limit: hyper.enumerationLimit)
+        } else {
+            enumeration = nil
+        }
+    }
+
+    // MARK: - Parameters
+
+    /// λ, the parameters of the deployed policy π_λ (tracking λ_σ).
+    public var parameters: [Double] {
+        get { policy.network.parameters }
+        set { policy.network.parameters = newValue }
+    }
+
+    /// λ', the parameters of π_λ' (tracking λ*(φ)).
+    public var lowerLevelParameters: [Double] {
+        get { lowerPolicy.network.parameters }
+        set { lowerPolicy.network.parameters = newValue }
+    }
+
+    /// φ, the reward network's parameters.
+    public var rewardParameters: [Double] {
+        get { rewardModel.network.parameters }
+        set { rewardModel.network.parameters = newValue }
+    }
+
+    /// B·M every iteration.
+    public func queries(forIteration t: Int) -> Int { hyper.pairsPerIteration * panel.queriesPerPair }
+
+    /// σ_k.
+    public func sigma(at k: Int) -> Double { hyper.sigma(at: k) }
+
+    // MARK: - Algorithm 1
+
+    public mutating func iterate(_ k: Int, ledger: inout QueryLedger) throws -> Int {
+        let sigma = hyper.sigma(at: k)
+        var steps = 0
+        // 1. λ' tracks λ*(φ): critic, then T ascent steps on J.
+        var lowerTheta = lowerPolicy.network.parameters
+        var lowerQ = lowerCritic
+        let lowerLoss = track(&lowerTheta, critic: &lowerQ, stepSize: hyper.lowerStepSize, sigma: nil, k: k, phase: 1, steps: &steps)
+        lowerPolicy.network.parameters = lowerTheta
+        lowerCritic = lowerQ
+        // 2. λ tracks λ_σ: critic, then T ascent steps on J + σG.
+        var theta = policy.network.parameters
+        var q = critic
+        let loss = track(&theta, critic: &q, stepSize: hyper.policyStepSize, sigma: sigma, k: k, phase: 2, steps: &steps)
+        policy.network.parameters = theta
+        critic = q
+        // 3. Query B fresh pairs from π_λ and update φ.
+        let judged = try queryPairs(k, ledger: &ledger, steps: &steps)
+        let (upper, gNorm, pNorm) = updateReward(k, sigma: sigma, steps: &steps)
+        lastStatistics = BilevelStatistics(sigma: sigma, upperLogLikelihood: upper, upperGradientNorm: gNorm,
+                                           penaltyGradientNorm: pNorm, lowerCriticLoss: lowerLoss, criticLoss: loss,
+                                           judgedPairs: judged)
+        guard theta.allSatisfy(\.isFinite), lowerTheta.allSatisfy(\.isFinite), rewardParameters.allSatisfy(\.isFinite) else {
+            throw RLHFError.diverged(iteration: k, message: "λ, λ' or φ is no longer finite (lower the step sizes or raise σ)")
+        }
+        return steps
+    }
+
+    /// Phases 1 and 2: the critic for π_θ under r_φ (or exact Q), then T inner ascent steps
+    /// θ ← θ + step (∇̂_λ J + σ ∇̂_λ G) (σ nil: J alone). Returns the critic's TD loss.
+    ///
+    /// Both phases draw their episodes and minibatches from the SAME streams (k, 0, …): common
+    /// random numbers, so that λ and λ' differ by the σ∇̂_λ G term and their own past, not by
+    /// independent sampling noise that the penalty's 1/σ would amplify. (`phase` only labels.)
+    mutating func track(_ theta: inout [Double], critic: inout DQNCritic, stepSize: Double, sigma: Double?, k: Int,
+                        phase: UInt64, steps: inout Int) -> Double {
+        let reward = rewardModel.network
+        let alpha = hyper.entropy
+        var criticLoss = 0.0
+        if !exact {
+            let buffer = env.sampleSteps(policy: policy, parameters: theta, episodes: hyper.critic.episodes, seed: seed,
+                                         stream: [UInt64(k), 0, 0])
+            steps += buffer.count
+            let r = BilevelGradients.learnedRewards(reward: reward, steps: buffer)
+            let next = probabilities(theta, features: buffer.nextFeatures, rows: buffer.count)
+            var rng = Xoshiro256(seed: seed, stream: UInt64(k), 0, 0xC)
+            criticLoss = critic.evaluate(buffer, rewards: r, nextProbabilities: next, entropy: alpha, using: &rng).tdLoss
+        }
+        for i in 0..<hyper.innerSteps {
+            var g: [Double]
+            if exact, let tabular {
+                g = tabular.policyJGradient(policy: policy, parameters: theta, reward: reward, entropy: alpha)
+            } else {
+                let batch = env.sampleSteps(policy: policy, parameters: theta, episodes: hyper.actorEpisodes, seed: seed,
+                                            stream: [UInt64(k), 0, UInt64(i + 1)])
+                steps += batch.count
+                let q = critic.values(features: batch.features, rows: batch.count)
+                g = BilevelGradients.policyJ(policy: policy, parameters: theta, steps: batch, actionValues: q,
+                                             discount: env.discount, entropy: alpha, baseline: hyper.advantageBaseline)
+            }
+            if let sigma {
+                let gG: [Double]
+                if let enumeration {
+                    gG = enumeration.policyGGradient(policy: policy, parameters: theta, reward: reward)
+                } else if !recentPairs.isEmpty {
+                    gG = BilevelGradients.policyG(policy: policy, parameters: theta, reward: reward, pairs: recentPairs,
+                                                  discount: env.discount, behaviourLogProbabilities: recentBehaviour,
+                                                  importanceClip: hyper.importanceClip, baseline: hyper.preferenceBaseline)
+                } else {
+                    gG = []
+                }
+                for j in 0..<gG.count { g[j] += sigma * gG[j] }
+            }
+            Bilevel.ascend(&theta, along: &g, step: stepSize, clip: hyper.gradientClip)
+        }
+        return criticLoss
+    }
+
+    /// Phase 3, first half: B pairs from π_λ, judged by the panel and paid for through the ledger.
+    mutating func queryPairs(_ k: Int, ledger: inout QueryLedger, steps: inout Int) throws -> Int {
+        let family = NeuralFamily(env: env, policy: policy)
+        var actor0 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
+        var actor1 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
+        let before = dataset.count
+        steps += try dataset.collect(hyper.pairsPerIteration, env: env, actor0: &actor0, actor1: &actor1, panel: panel,
+                                     ledger: &ledger, seed: SplitMix64.mix(seed ^ 0xB1_DA7A), stream: UInt64(k))
+        recentPairs = dataset.pairs[before...].map { FeaturizedPair($0, env: env) }
+        featurizedPairs += recentPairs
+        recentBehaviour = BilevelGradients.trajectoryLogProbabilities(policy: policy, parameters: parameters, pairs: recentPairs)
+        return recentPairs.count
+    }
+
+    /// Phase 3, second half: φ ← φ + η [∇̂_φ G(φ, λ) + (∇̂_φ J(λ, φ) − ∇̂_φ J(λ', φ)) / σ].
+    /// Returns Ĝ on the fresh pairs and the norms of the last two terms.
+    mutating func updateReward(_ k: Int, sigma: Double, steps: inout Int) -> (Double, Double, Double) {
+        var upper = Double.nan, gNorm = 0.0, pNorm = 0.0
+        // ∇̂_φ J of both policies from episodes with common random numbers (exact mode: occupancies).
+        var stepsLambda: StepBatch<E.State>?, stepsLower: StepBatch<E.State>?
+        if !exact {
+            stepsLambda = env.sampleSteps(policy: policy, parameters: parameters, episodes: hyper.rewardEpisodes, seed: seed,
+                                          stream: [UInt64(k), 3, 0])
+            stepsLower = env.sampleSteps(policy: policy, parameters: lowerLevelParameters, episodes: hyper.rewardEpisodes,
+                                         seed: seed, stream: [UInt64(k), 3, 0])
+            steps += stepsLambda!.count + stepsLower!.count
+        }
+        let earlier = featurizedPairs.count - recentPairs.count
+        for step in 0..<hyper.rewardStepsPerIteration {
+            let reward = rewardModel.network
+            var batch = recentPairs
+            if hyper.replayPairs > 0 && earlier > 0 {
+                var rng = Xoshiro256(seed: seed, stream: UInt64(k), 4, UInt64(step))
+                for _ in 0..<hyper.replayPairs { batch.append(featurizedPairs[rng.index(below: earlier)]) }
+            }
+            var gG: [Double]
+            if let enumeration {
+                gG = enumeration.rewardGGradient(policy: policy, parameters: parameters, reward: reward)
+                if step == 0 { upper = BilevelGradients.rewardG(reward: reward, pairs: recentPairs, discount: env.discount).logLikelihood }
+            } else {
+                let (g, ll) = BilevelGradients.rewardG(reward: reward, pairs: batch, discount: env.discount)
+                gG = g
+                if step == 0 { upper = BilevelGradients.rewardG(reward: reward, pairs: recentPairs, discount: env.discount).logLikelihood }
+                _ = ll
+            }
+            let jLambda: [Double], jLower: [Double]
+            if exact, let tabular {
+                jLambda = tabular.rewardJGradient(policy: policy, parameters: parameters, reward: reward)
+                jLower = tabular.rewardJGradient(policy: policy, parameters: lowerLevelParameters, reward: reward)
+            } else {
+                jLambda = BilevelGradients.rewardJ(reward: reward, steps: stepsLambda!, discount: env.discount)
+                jLower = BilevelGradients.rewardJ(reward: reward, steps: stepsLower!, discount: env.discount)
+            }
+            var penalty2 = 0.0, g2 = 0.0
+            for j in 0..<gG.count {
+                let p = (jLambda[j] - jLower[j]) / sigma
+                penalty2 += p * p
+                g2 += gG[j] * gG[j]
+                gG[j] += p
+            }
+            gNorm = g2.squareRoot(); pNorm = penalty2.squareRoot()
+            Bilevel.ascend(&rewardModel.network.parameters, along: &gG, step: hyper.rewardStepSize, clip: hyper.gradientClip)
+        }
+        return (upper, gNorm, pNorm)
+    }
+
+    // MARK: - Analysis
+
+    /// The learned reward's agreement with the true preferences: the fraction of `pairs` fresh
+    /// pairs, both trajectories from π_θ (θ = λ by default), on which R_φ(τ1) − R_φ(τ0) has the
+    /// sign of the TRUE return difference (pairs with equal true returns left out; no queries are
+    /// charged: this reads the simulator's returns, for analysis only). NaN if every pair ties.
+    public func rewardAgreement(pairs: Int, seed analysisSeed: UInt64, parameters theta: [Double]? = nil) -> Double {
+        let family = NeuralFamily(env: env, policy: policy)
+        let th = theta ?? parameters
+        var actor = th.withUnsafeBufferPointer { family.makeActor($0) }
+        var agree = 0, counted = 0
+        let ws = MLPWorkspace(for: rewardModel.network, capacity: 2 * env.horizon)
+        for n in 0..<pairs {
+            var rng = Xoshiro256(seed: analysisSeed, stream: 0xA6_4EE, UInt64(n))
+            let t0 = FeaturizedTrajectory(env.sampleTrajectory(&actor, using: &rng), env: env)
+            let t1 = FeaturizedTrajectory(env.sampleTrajectory(&actor, using: &rng), env: env)
+            let truth = t1.trueReturn - t0.trueReturn
+            if abs(truth) < 1e-12 { continue }
+            counted += 1
+            let delta = rewardModel.learnedReturn(t1, workspace: ws) - rewardModel.learnedReturn(t0, workspace: ws)
+            if delta != 0 && (delta > 0) == (truth > 0) { agree += 1 }
+        }
+        return counted > 0 ? Double(agree) / Double(counted) : .nan
+    }
+
+    // MARK: - Helpers
+
+    /// π_θ(·|s) for `rows` feature rows.
+    func probabilities(_ theta: [Double], features: [Double], rows: Int) -> [Double] {
+        guard rows > 0 else { return [] }
+        let ws = PolicyWorkspace(for: policy, capacity: rows)
+        return features.withUnsafeBufferPointer { x in
+            theta.withUnsafeBufferPointer { Array(policy.probabilities(features: x, batch: rows, workspace: ws, parameters: $0)) }
+        }
+    }
+
+    /// x ← x + step·g, g's global norm clipped to `clip` first.
+    static func ascend(_ x: inout [Double], along g: inout [Double], step: Double, clip: Double?) {
+        if let clip {
+            var n2 = 0.0
+            for v in g { n2 += v * v }
+            let n = n2.squareRoot()
+            if n > clip { let s = clip / n; for j in 0..<g.count { g[j] *= s } }
+        }
+        for j in 0..<x.count { x[j] += step * g[j] }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+@testable import RLHF
+
+/// Calibration and measurement runs of Algorithm 1 on `classic` (release build; enabled only when
+/// BILEVEL_EXPERIMENT is set): `BILEVEL_EXPERIMENT=1 swift test -c release --filter BilevelExperiments`.
+/// Optional: BILEVEL_BUDGETS (comma-separated), BILEVEL_SEEDS (count), BILEVEL_SET (k=v,… overrides),
+/// BILEVEL_EXACT=1 (exact mode), BILEVEL_TRUE_REWARD=1 (φ starts at the true expected reward; with
+/// eta≈0 this checks the lower level alone), BILEVEL_VERBOSE=1 (per-iteration statistics).
+@Suite("Bilevel experiments", .enabled(if: ProcessInfo.processInfo.environment["BILEVEL_EXPERIMENT"] != nil))
+struct BilevelExperiments {
+    static func override(_ h: inout BilevelHyperparameters, _ spec: String) {
+        for item in spec.split(separator: ",") {
+            let kv = item.split(separator: "=")
+            guard kv.count == 2, let v = Double(kv[1]) else { continue }
+            switch kv[0] {
+            case "B": h.pairsPerIteration = Int(v)
+            case "eta": h.rewardStepSize = v
+            case "rsteps": h.rewardStepsPerIteration = Int(v)
+            case "replay": h.replayPairs = Int(v)
+            case "sigma": h.sigma = v
+            case "p": h.sigmaDecay = v
+            case "T": h.innerSteps = Int(v)
+            case "beta": h.policyStepSize = v
+            case "betaL": h.lowerStepSize = v
+            case "alpha": h.entropy = v
+            case "N": h.actorEpisodes = Int(v)
+            case "NR": h.rewardEpisodes = Int(v)
+            case "clip": h.gradientClip = v > 0 ? v : nil
+            case "cJ": h.critic.refreshes = Int(v)
+            case "cn": h.critic.stepsPerRefresh = Int(v)
+            case "cE": h.critic.episodes = Int(v)
+            case "clr": h.critic.learningRate = v
+            case "cg": h.critic.discount = v
+            default: print("unknown key \(kv[0])")
+            }
+        }
+    }
+
+    @Test func classicRuns() throws {
+        let envVars = ProcessInfo.processInfo.environment
+        let budgets = (envVars["BILEVEL_BUDGETS"] ?? "10000,100000").split(separator: ",").compactMap { Int($0) }
+        let seeds = Int(envVars["BILEVEL_SEEDS"] ?? "3") ?? 3
+        let exact = !(envVars["BILEVEL_EXACT"] ?? "").isEmpty
+        var hyper = BilevelHyperparameters()
+        Self.override(&hyper, envVars["BILEVEL_SET"] ?? "")
+        var env = try GridWorld(preset: GridWorldPreset.named("classic")!)
+        env.featureMode = .oneHot
+        let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
+        let family0: NeuralTabularFamily
+        do {
+            var rng = Xoshiro256(seed: 5)
+            family0 = NeuralTabularFamily(env: env, policy: NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: 4, using: &rng))
+        }
+        let uniform = env.model.value(policy: env.model.uniformPolicy), best = env.model.optimalValue
+        func norm(_ theta: [Double]) -> Double { (env.model.value(policy: family0.probabilities(theta)) - uniform) / (best - uniform) }
+        print("hyper:", hyper)
+        for budget in budgets {
+            for s in 0..<seeds {
+                var rng = Xoshiro256(seed: UInt64(100 + s))
+                let policy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: 4, using: &rng)
+                var alg = try Bilevel(env: env, policy: policy, rewardHidden: [], panel: panel, hyper: hyper, seed: UInt64(s + 1), exact: exact)
+                if !(envVars["BILEVEL_TRUE_REWARD"] ?? "").isEmpty {
+                    var phi = alg.rewardParameters
+                    for i in 0..<phi.count { phi[i] = 0 }
+                    let er = env.model.expectedReward
+                    for k in 0..<er.count { phi[k] = er[k] }
+                    alg.rewardParameters = phi
+                }
+                var ledger = try QueryLedger(budget: budget)
+                let start = Date()
+                var k = 0
+                var trace: [String] = []
+                let every = max(1, budget / alg.queries(forIteration: 0) / 8)
+                while ledger.canAfford(alg.queries(forIteration: k)) {
+                    _ = try alg.iterate(k, ledger: &ledger)
+                    if envVars["BILEVEL_VERBOSE"] != nil, let st = alg.lastStatistics {
+                        func mx(_ x: [Double]) -> Double { x.map { abs($0) }.max() ?? 0 }
+                        print(String(format: "k %d |λ|∞ %.2f |λ'|∞ %.2f |φ|∞ %.2f  G %.3f |gG| %.3f |pen| %.3f  crit %.4f %.4f  V %.3f %.3f", k, mx(alg.parameters), mx(alg.lowerLevelParameters), mx(alg.rewardParameters), st.upperLogLikelihood, st.upperGradientNorm, st.penaltyGradientNorm, st.lowerCriticLoss, st.criticLoss, norm(alg.parameters), norm(alg.lowerLevelParameters)))
+                    }
+                    k += 1
+                    if k % every == 0 { trace.append(String(format: "%.2f", norm(alg.parameters))) }
+                }
+                let secs = Date().timeIntervalSince(start)
+                let st = alg.lastStatistics!
+                print(String(format: "budget %7d seed %d: iters %5d  λ %.3f  λ' %.3f  agree(λ) %.3f agree(unif) %.3f  G %.3f |gG| %.3f |pen| %.3f  %.1fs  trace %@",
+                             budget, s, k, norm(alg.parameters), norm(alg.lowerLevelParameters),
+                             alg.rewardAgreement(pairs: 1000, seed: 77), alg.rewardAgreement(pairs: 1000, seed: 78, parameters: [Double](repeating: 0, count: alg.parameters.count)),
+                             st.upperLogLikelihood, st.upperGradientNorm, st.penaltyGradientNorm, secs, trace.joined(separator: " ")))
+            }
+        }
+    }
+}
