@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
               rlhf train --env cartpole --policy mlp --hidden 16 --queries 2000000
             """)
 
-    @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries).")
+    @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5, work in progress).")
     var algorithm: AlgorithmName = .zpg
 
     @Option(name: .long, help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
@@ -142,6 +142,15 @@ struct Train: ParsableCommand {
     @Option(help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.")
     var rewardEpochs: Int?
 
+    @Option(help: "bilevel: penalty σ (fixed unless --sigma-decay > 0).")
+    var sigma: Double?
+
+    @Option(help: "bilevel: pairs B queried per outer iteration (B·M queries).")
+    var bilevelPairs: Int?
+
+    @Flag(help: "bilevel: exact mode (exact Q and exact J-gradients; tabular environments only).")
+    var exact = false
+
     @Option(help: "Directory for metrics.csv, summary.json and checkpoint.json.")
     var out: String?
 
@@ -225,6 +234,10 @@ struct Train: ParsableCommand {
         }
         if let v = rewardHidden { c.rmPPO?.rewardModel.hidden = try Self.widths(v, "--reward-hidden", allowEmpty: true) }
         if let v = rewardEpochs { c.rmPPO?.rewardModel.epochs = v }
+        if algorithm == .bilevel, let v = rewardHidden { c.bilevelRewardHidden = try Self.widths(v, "--reward-hidden", allowEmpty: true) }
+        if let v = sigma { c.bilevel.sigma = v }
+        if let v = bilevelPairs { c.bilevel.pairsPerIteration = v }
+        c.bilevelExact = exact
         try c.validate()
         return c
     }

@@ -90,6 +90,8 @@ struct CLITests {
         ["--algorithm", "rm-ppo", "--queries", "4000", "--pairs-per-round", "100", "--ppo-updates", "2", "--ppo-steps", "200", "--reward-hidden", ""],
         ["--algorithm", "rm-ppo-offline", "--queries", "4000", "--ppo-updates", "4", "--ppo-steps", "200"],
         ["--algorithm", "ppo-true-reward", "--ppo-updates", "3", "--ppo-steps", "200"],
+        ["--algorithm", "bilevel", "--queries", "300"],
+        ["--algorithm", "bilevel", "--queries", "300", "--exact", "--sigma", "0.5"],
     ])
     func baselines(arguments: [String]) throws {
         let r = try CLI.run(["train", "--json", "--quiet"] + arguments)
@@ -140,6 +142,8 @@ struct CLITests {
         (["train", "--env", "cartpole"], "tabular policy needs a tabular environment"),
         (["train", "--policy", "mlp", "--hidden", "16,x"], "--hidden"),
         (["train", "--algorithm", "dpo", "--beta", "nan"], "not finite"),
+        (["train", "--algorithm", "bilevel", "--sigma", "-1"], "sigma"),
+        (["train", "--algorithm", "bilevel", "--env", "cartpole", "--policy", "mlp", "--exact"], "exact"),
         (["train", "--algorithm", "online-dpo", "--queries", "500", "--pairs-per-round", "100"], "query budget 500"),
     ])
     func badInput(arguments: [String], fragment: String) throws {

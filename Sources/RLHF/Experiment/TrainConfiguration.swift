@@ -14,6 +14,9 @@ public enum AlgorithmName: String, Sendable, Codable, CaseIterable {
     case onlineDPO = "online-dpo"
     /// PPO against the true reward: the sanity check, no queries.
     case ppoTrueReward = "ppo-true-reward"
+    /// Bilevel online RLHF, first-order penalty method with a DQN critic (spec §5).
+    /// Work in progress: see issue 5 (it does not yet learn a good policy on `classic`).
+    case bilevel
 
     /// Whether the algorithm is one of the zeroth-order methods (ZPG, ZBCPG).
     public var isZerothOrder: Bool { self == .zpg || self == .zbcpg }
@@ -86,6 +89,12 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var ppo: PPOHyperparameters? = nil
     /// `ppo-true-reward`: number of PPO updates (iterations).
     public var ppoUpdates: Int = 200
+    /// The bilevel method's hyperparameters.
+    public var bilevel = BilevelHyperparameters()
+    /// The bilevel method's reward network hidden widths ([] = tabular on one-hot features).
+    public var bilevelRewardHidden: [Int] = []
+    /// The bilevel method's exact mode (exact Q and exact J-gradients on tabular environments).
+    public var bilevelExact: Bool = false
 
     /// The defaults: ZPG on `classic`, Bradley-Terry, M = 10, 10⁶ queries, seed 0.
     public init() {}
@@ -101,7 +110,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// per query as ZPG (see the README's table).
     public func defaultAlpha(dimension d: Int) -> Double {
         switch algorithm {
-        case .zpg, .rmPPO, .rmPPOOffline, .dpo, .onlineDPO, .ppoTrueReward: return Self.zpgAlpha
+        case .zpg, .rmPPO, .rmPPOOffline, .dpo, .onlineDPO, .ppoTrueReward, .bilevel: return Self.zpgAlpha
         case .zbcpg:
             switch blockMode {
             case .partition: return Self.zpgAlpha * Double(min(blocks, d))
@@ -181,6 +190,9 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         case .ppoTrueReward:
             try ppo?.validate()
             try Validate.atLeast(ppoUpdates, 1, "PPO updates")
+        case .bilevel:
+            try bilevel.validate()
+            for h in bilevelRewardHidden { try Validate.atLeast(h, 1, "reward hidden width") }
         case .zpg, .zbcpg: break
         }
         if blockMode == .layers && policy != .mlp {

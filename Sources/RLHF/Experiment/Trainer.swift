@@ -98,6 +98,9 @@ public enum Trainer {
         case .ppoTrueReward:
             return try PPOTrueReward(env: env, policy: policy, hyper: config.resolvedPPO(tabular: tabular),
                                      updates: config.ppoUpdates, seed: config.seed)
+        case .bilevel:
+            return try Bilevel(env: env, policy: policy, rewardHidden: config.bilevelRewardHidden, panel: panel,
+                               hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact)
         case .zpg, .zbcpg:
             preconditionFailure("not a baseline")
         }
