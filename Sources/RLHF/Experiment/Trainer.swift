@@ -83,24 +83,34 @@ public enum Trainer {
         }
     }
 
-    /// The baseline optimizer a configuration names, starting from `policy`.
-    static func makeBaseline<E: Environment>(_ env: E, policy: NeuralSoftmaxPolicy, _ config: TrainConfiguration)
-        throws -> any PreferenceOptimizer where E.State: Codable & Sendable {
+    /// Builds the baseline a configuration names, starting from `policy`, and runs it. Each
+    /// branch calls ``execute(_:parameterCount:evaluate:uniform:optimal:exact:_:_:)`` with the
+    /// concrete optimizer type, so that its code is specialized (an existential would run the
+    /// unspecialized generic code, about twice as slow).
+    static func runBaseline<E: Environment>(
+        _ env: E, policy: NeuralSoftmaxPolicy, evaluate: @escaping ([Double]) -> (value: Double, standardError: Double?),
+        uniform: Double, optimal: Double, exact: Bool, _ config: TrainConfiguration, _ hooks: Hooks
+    ) throws -> TrainResult where E.State: Codable & Sendable {
         let tabular = E.self is any TabularEnvironment.Type
         let panel = try config.makePanel()
+        let d = policy.parameterCount
         switch config.algorithm {
         case .dpo, .onlineDPO:
-            return try DPO(env: env, policy: policy, panel: panel, hyper: config.resolvedDPO, seed: config.seed,
-                           online: config.algorithm == .onlineDPO, budget: config.budget)
+            return try execute(DPO(env: env, policy: policy, panel: panel, hyper: config.resolvedDPO, seed: config.seed,
+                                   online: config.algorithm == .onlineDPO, budget: config.budget),
+                               parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .rmPPO, .rmPPOOffline:
-            return try RewardModelPPO(env: env, policy: policy, panel: panel, hyper: config.resolvedRMPPO(tabular: tabular), seed: config.seed,
-                                      online: config.algorithm == .rmPPO, budget: config.budget)
+            return try execute(RewardModelPPO(env: env, policy: policy, panel: panel, hyper: config.resolvedRMPPO(tabular: tabular),
+                                              seed: config.seed, online: config.algorithm == .rmPPO, budget: config.budget),
+                               parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .ppoTrueReward:
-            return try PPOTrueReward(env: env, policy: policy, hyper: config.resolvedPPO(tabular: tabular),
-                                     updates: config.ppoUpdates, seed: config.seed)
+            return try execute(PPOTrueReward(env: env, policy: policy, hyper: config.resolvedPPO(tabular: tabular),
+                                             updates: config.ppoUpdates, seed: config.seed),
+                               parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .bilevel:
-            return try Bilevel(env: env, policy: policy, rewardHidden: config.bilevelRewardHidden, panel: panel,
-                               hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact)
+            return try execute(Bilevel(env: env, policy: policy, rewardHidden: config.bilevelRewardHidden, panel: panel,
+                                       hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact),
+                               parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .zpg, .zbcpg:
             preconditionFailure("not a baseline")
         }
@@ -112,9 +122,8 @@ public enum Trainer {
         let policy = try baselinePolicy(env, config)
         let family = NeuralTabularFamily(env: env, policy: policy)
         let model = env.model
-        return try execute(makeBaseline(env, policy: policy, config), parameterCount: policy.parameterCount,
-                           evaluate: { (model.value(policy: family.probabilities($0)), nil) },
-                           uniform: uniform, optimal: optimal, exact: true, config, hooks)
+        return try runBaseline(env, policy: policy, evaluate: { (model.value(policy: family.probabilities($0)), nil) },
+                               uniform: uniform, optimal: optimal, exact: true, config, hooks)
     }
 
     /// The MLP policy of a configuration, initialized from stream (seed, 0x1A17) with a zero last
@@ -179,8 +188,8 @@ public enum Trainer {
             return (e.mean, e.standardError)
         }
         if !config.algorithm.isZerothOrder {
-            return try execute(makeBaseline(env, policy: policy, config), parameterCount: policy.parameterCount,
-                               evaluate: evaluate, uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+            return try runBaseline(env, policy: policy, evaluate: evaluate, uniform: uniform, optimal: optimalValue,
+                                   exact: false, config, hooks)
         }
         return try drive(env, family, initial: policy.network.parameters, blocks: layerBlocks(policy),
                          evaluate: evaluate, uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
@@ -198,21 +207,20 @@ public enum Trainer {
         guard cost <= config.budget else {
             throw RLHFError.budgetTooSmall(budget: config.budget, needed: cost, what: "one \(config.algorithm.rawValue) iteration")
         }
-        let optimizer: any PreferenceOptimizer
         switch config.algorithm {
         case .zbcpg:
-            optimizer = try ZBCPG(env: env, family: family, panel: panel, hyper: config.zbcpgHyperparameters(dimension: d),
-                                  seed: config.seed, initial: initial, blocks: blocks)
+            return try execute(ZBCPG(env: env, family: family, panel: panel, hyper: config.zbcpgHyperparameters(dimension: d),
+                                     seed: config.seed, initial: initial, blocks: blocks),
+                               parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         default:
-            optimizer = try ZPG(env: env, family: family, panel: panel, hyper: config.zpgHyperparameters(dimension: d),
-                                seed: config.seed, initial: initial)
+            return try execute(ZPG(env: env, family: family, panel: panel, hyper: config.zpgHyperparameters(dimension: d),
+                                   seed: config.seed, initial: initial),
+                               parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         }
-        return try execute(optimizer, parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal,
-                           exact: exact, config, hooks)
     }
 
     /// Runs any optimizer in the training loop and summarizes the run.
-    static func execute(_ optimizer: any PreferenceOptimizer, parameterCount d: Int,
+    static func execute<O: PreferenceOptimizer>(_ optimizer: O, parameterCount d: Int,
                         evaluate: @escaping ([Double]) -> (value: Double, standardError: Double?),
                         uniform: Double, optimal: Double, exact: Bool, _ config: TrainConfiguration,
                         _ hooks: Hooks) throws -> TrainResult {
