@@ -282,6 +282,10 @@ struct Train: ParsableCommand {
                 normalized value  \(fmt(s.normalizedValue))
                 wall time         \(fmt(s.wallSeconds, 3)) s
                 """)
+            for (name, v) in (s.figures ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let label = name.replacingOccurrences(of: "_", with: " ")
+                print(label.padding(toLength: max(18, label.count + 2), withPad: " ", startingAt: 0) + fmt(v))
+            }
         }
     }
 }

@@ -102,6 +102,12 @@ struct CLITests {
         if arguments[1] == "ppo-true-reward" { #expect(used == 0) } else { #expect(used > 0) }
         #expect(o["alpha"] == nil)
         #expect(o["exact_values"] as? Bool == true)
+        let figures = o["figures"] as? [String: Double]
+        if arguments[1] == "bilevel" {
+            #expect(figures?["lower_level_value"] != nil && figures?["lower_level_normalized"] != nil)
+        } else {
+            #expect(figures == nil)
+        }
     }
 
     @Test("a baseline refuses to resume from parameters alone")

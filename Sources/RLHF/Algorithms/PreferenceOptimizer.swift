@@ -18,11 +18,16 @@ public protocol PreferenceOptimizer {
     /// it took. Everything random in it is drawn from generators seeded by (seed, t, …), so an
     /// iteration's result depends only on its state, t and the seed.
     mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int
+    /// Extra figures for the run's summary, by name (e.g. the bilevel method's second policy's
+    /// value and its reward's agreement with the true preferences); `value` gives the value of
+    /// a parameter vector. Figures named `…_value` also get a `…_normalized` twin.
+    func summaryFigures(value: ([Double]) -> Double) -> [String: Double]
 }
 
 extension PreferenceOptimizer {
     public var iterationLimit: Int? { nil }
     public var resumableFromParameters: Bool { false }
+    public func summaryFigures(value: ([Double]) -> Double) -> [String: Double] { [:] }
 }
 
 /// One block's zeroth-order estimate: Δ̂ averaged over the judged pairs, with the direction.

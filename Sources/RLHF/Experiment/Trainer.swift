@@ -23,6 +23,9 @@ public struct RunSummary: Sendable, Codable, Equatable {
     /// Whether values are exact (dynamic programming) rather than Monte-Carlo estimates.
     public var exactValues: Bool
     public var wallSeconds: Double
+    /// Algorithm-specific figures (the bilevel method: `lower_level_value`,
+    /// `lower_level_normalized`, `reward_agreement`); nil when there are none.
+    public var figures: [String: Double]?
     /// The full configuration, for reproduction.
     public var configuration: TrainConfiguration
 }
@@ -240,6 +243,10 @@ public enum Trainer {
         var ledger = try QueryLedger(budget: config.budget)
         let state = try loop.run(&optimizer, ledger: &ledger, resume: hooks.resume)
         let first = state.records.first!, last = state.records.last!
+        var figures = optimizer.summaryFigures { evaluate($0).value }
+        for (name, v) in figures where name.hasSuffix("_value") {
+            figures[String(name.dropLast(6)) + "_normalized"] = (v - uniform) / (optimal - uniform)
+        }
         let summary = RunSummary(
             algorithm: config.algorithm.rawValue, env: config.environment.name, link: config.link.kind.rawValue,
             policy: config.policy == .tabular ? "tabular" : "mlp \(config.hidden.map(String.init).joined(separator: ","))",
@@ -248,7 +255,7 @@ public enum Trainer {
             alpha: config.algorithm.isZerothOrder ? config.alpha ?? config.defaultAlpha(dimension: d) : nil,
             initialValue: first.value, finalValue: last.value, finalValueStandardError: last.valueStandardError,
             optimalValue: optimal, uniformValue: uniform, normalizedValue: last.normalizedValue, exactValues: exact,
-            wallSeconds: last.wallSeconds, configuration: config)
+            wallSeconds: last.wallSeconds, figures: figures.isEmpty ? nil : figures, configuration: config)
         return TrainResult(summary: summary, state: state)
     }
 }
