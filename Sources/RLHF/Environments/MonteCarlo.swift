@@ -104,10 +104,7 @@ public enum MonteCarlo {
                 }
             }
         }
-        var total = RunningMoments()
-        var steps = 0
-        for r in results { total.merge(r!.0); steps += r!.1 }
-        return (total.estimate, steps)
+        return combine(results.map { $0! })
     }
 
     /// The same evaluation as ``evaluate(_:family:parameters:episodes:seed:threads:)`` (identical
@@ -120,6 +117,11 @@ public enum MonteCarlo {
         let results = Parallel.map(chunks, threads: threads) { c in
             runChunk(env, family: family, theta: parameters, chunk: c, episodes: episodes, seed: seed)
         }
+        return combine(results)
+    }
+
+    /// Merges the chunks' moments and step counts in chunk order (the order fixes the rounding).
+    static func combine(_ results: [(RunningMoments, Int)]) -> (value: Estimate, steps: Int) {
         var total = RunningMoments()
         var steps = 0
         for r in results { total.merge(r.0); steps += r.1 }

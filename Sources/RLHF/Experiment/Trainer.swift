@@ -234,8 +234,9 @@ public enum Trainer {
         // About 100 evaluation points where values are exact and cheap, 20 where each is a
         // Monte-Carlo estimate that costs rollouts.
         let points = exact ? 100 : 20
-        let iterations = optimizer.iterationLimit
-            ?? config.budget / max(1, optimizer.queries(forIteration: min(1, optimizer.iterationLimit ?? 1)))
+        // Without an iteration limit the budget ends the run: estimate it from a typical
+        // (non-first) iteration's cost.
+        let iterations = optimizer.iterationLimit ?? config.budget / max(1, optimizer.queries(forIteration: 1))
         var loop = TrainingLoop(evaluateEvery: config.evaluateEvery ?? max(1, iterations / points), evaluate: evaluate,
                                 normalize: { ($0 - uniform) / (optimal - uniform) })
         loop.onRecord = hooks.progress
