@@ -5,6 +5,7 @@ let package = Package(
     name: "swift-rlhf",
     products: [
         .library(name: "RLHF", targets: ["RLHF"]),
+        .library(name: "RLHFStudy", targets: ["RLHFStudy"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
     ],
     traits: [
@@ -14,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // The numerical core: random numbers, environments, feedback, policies, algorithms.
@@ -36,13 +38,24 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Studies: YAML study files, the parallel resumable runner, reports and SVG plots.
+        // Its own target so that the numerical core stays dependency-free.
+        .target(
+            name: "RLHFStudy",
+            dependencies: [
+                "RLHF",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "rlhf",
             dependencies: [
                 "RLHF",
+                "RLHFStudy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "RLHFTests", dependencies: ["RLHF"]),
+        .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF"]),
     ]
 )
