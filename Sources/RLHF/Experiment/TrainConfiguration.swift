@@ -79,6 +79,9 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var activation: String = "tanh"
     /// What an MLP policy sees of a GridWorld state.
     public var features: GridWorld.FeatureMode = .coordinates
+    /// About how many evaluation points a run has when ``evaluateEvery`` is nil (nil: 100 where
+    /// values are exact, 20 where they are Monte-Carlo estimates).
+    public var evaluationPoints: Int? = nil
     /// Episodes per evaluation point where values are Monte-Carlo estimates (CartPole).
     public var evaluationEpisodes: Int = 200
     /// DPO and online DPO; nil: ``resolvedDPO`` (tuned separately for the two).
@@ -181,6 +184,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         try Validate.atLeast(blocks, 1, "blocks (K)")
         try zbcpgHyperparameters(dimension: max(blocks, 1)).validate()
         if let e = evaluateEvery { try Validate.atLeast(e, 1, "evaluate every") }
+        if let p = evaluationPoints { try Validate.atLeast(p, 1, "evaluation points") }
         try Validate.atLeast(evaluationEpisodes, 1, "evaluation episodes")
         for h in hidden { try Validate.atLeast(h, 1, "hidden width") }
         _ = try parsedActivation()

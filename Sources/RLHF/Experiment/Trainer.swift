@@ -232,8 +232,8 @@ public enum Trainer {
         }
         var optimizer = optimizer
         // About 100 evaluation points where values are exact and cheap, 20 where each is a
-        // Monte-Carlo estimate that costs rollouts.
-        let points = exact ? 100 : 20
+        // Monte-Carlo estimate that costs rollouts (unless the configuration says).
+        let points = config.evaluationPoints ?? (exact ? 100 : 20)
         // Without an iteration limit the budget ends the run: estimate it from a typical
         // (non-first) iteration's cost.
         let iterations = optimizer.iterationLimit ?? config.budget / max(1, optimizer.queries(forIteration: 1))

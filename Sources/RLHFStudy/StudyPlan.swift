@@ -1,0 +1,81 @@
+import RLHF
+
+/// Every run of a training study, built and checked before any of them starts.
+public struct StudyPlan: Sendable {
+    /// One run: a cell of the grid with its seed and budget.
+    public struct Cell: Sendable {
+        /// Unique, filesystem-safe identifier (the run's folder under `runs/`).
+        public var id: String
+        /// Labels of the cell's variants.
+        public var variant: String, env: String, link: String, feedback: String
+        /// The full configuration (seed and budget included).
+        public var configuration: TrainConfiguration
+    }
+
+    /// The study.
+    public var study: Study
+    /// The runs, in the order results are reported: variant, env, link, feedback, seed, budget.
+    public var cells: [Cell]
+
+    /// Expands and checks a training study: every combination must give a valid configuration,
+    /// every budget must pay for at least one iteration of every algorithm.
+    ///
+    /// - Throws: ``StudyError`` naming the variant (and its line) that makes a run invalid.
+    public init(_ study: Study) throws {
+        guard study.kind == .training else { throw StudyError("\(study.kind.rawValue) is a measurement study: it has no training runs") }
+        self.study = study
+        var cells: [Cell] = []
+        for algorithm in study.algorithms {
+            for env in study.environments {
+                for link in study.links {
+                    for feedback in study.feedback {
+                        // One configuration per cell (seed and budget change nothing to check).
+                        var base = TrainConfiguration()
+                        // One thread per run unless the study says (runs go in parallel instead).
+                        base.threads = 1
+                        try study.base.apply(&base)
+                        try env.apply(&base)
+                        try link.apply(&base)
+                        try feedback.apply(&base)
+                        try algorithm.apply(&base)
+                        base.evaluationPoints = study.evaluations
+                        let at = algorithm.location
+                        do {
+                            try base.validate()
+                        } catch {
+                            throw StudyError("\(error) (algorithm '\(algorithm.label)' on \(env.label), \(link.label), feedback \(feedback.label))",
+                                             key: "algorithms", at: at)
+                        }
+                        let tabular = (try? base.environment.resolve())?.isTabular ?? true
+                        if base.policy == .tabular && !tabular {
+                            throw StudyError("a tabular policy needs a tabular environment; set 'policy: mlp' for \(env.label)", key: "algorithms", at: at)
+                        }
+                        let minimum = base.minimumBudget(tabular: tabular)
+                        let budgets = study.budgets.filter { algorithm.budgets?.contains($0) ?? true }
+                        for budget in budgets where budget < minimum {
+                            throw StudyError("budget \(budget) is too small for '\(algorithm.label)': one iteration needs \(minimum) queries",
+                                             key: "budgets", at: at)
+                        }
+                        for seed in study.seeds {
+                            for budget in budgets {
+                                var c = base
+                                c.seed = seed
+                                c.budget = budget
+                                let id = [algorithm.label, env.label, link.label, feedback.label, "s\(seed)", "q\(budget)"]
+                                    .map(Self.safe).joined(separator: "__")
+                                cells.append(Cell(id: id, variant: algorithm.label, env: env.label, link: link.label,
+                                                  feedback: feedback.label, configuration: c))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.cells = cells
+    }
+
+    /// A label as a file-name part: letters, digits, `-`, `.`, `=`; anything else becomes `_`.
+    static func safe(_ s: String) -> String {
+        String(s.map { $0.isLetter || $0.isNumber || "-.=".contains($0) ? $0 : "_" })
+    }
+}
