@@ -164,7 +164,6 @@ extension StudyReport {
             }
             if inQuotes { throw CSVError(line: recordLine, message: "unterminated quoted field") }
             if fieldStarted || !fields.isEmpty || quotedField { endRecord() }
-            _ = quotedField
 
             guard let first = all.first else { throw CSVError(line: 1, message: "empty file: no header line") }
             header = first.fields

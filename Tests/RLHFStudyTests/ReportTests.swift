@@ -337,6 +337,14 @@ enum Synthetic {
         #expect(report.contains("- took 1 s"))
         #expect(report.contains("10/10"))   // seeds reaching 0.5
         #expect(!report.contains("Monte-Carlo"))
+        // Deterministic, and the numbers do not depend on the order of the rows (only the
+        // order of variants and panels follows first appearance).
+        #expect(report == StudyReport.training(title: "Sample efficiency", question: StudyQuestion(question: "Which is best?"),
+                                               rows: rows, notes: ["took 1 s"]))
+        let reversed = StudyReport.training(title: "Sample efficiency", question: StudyQuestion(question: "Which is best?"),
+                                            rows: rows.reversed())
+        let zpgLines = { (r: String) in r.split(separator: "\n").filter { $0.hasPrefix("| zpg ") }.sorted() }
+        #expect(zpgLines(report) == zpgLines(reversed) && zpgLines(report).count == 6)
         // dpo plateaus at 0.80 ± 0.02: never reaches 0.9.
         #expect(report.contains("| dpo") && report.contains("not reached (> 10⁶)"))
     }
