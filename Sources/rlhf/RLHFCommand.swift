@@ -11,7 +11,7 @@ struct RLHFCommand: AsyncParsableCommand {
             to a budget. Start with `rlhf train` (ZPG on the `classic` GridWorld, 10⁶ queries), \
             look at an environment with `rlhf env classic`, and measure speed with `rlhf bench`.
             """,
-        subcommands: [Train.self, Env.self, Bench.self]
+        subcommands: [Train.self, StudyCommand.self, Env.self, Bench.self]
     )
 }
 

@@ -1,0 +1,272 @@
+import Foundation
+import RLHF
+
+/// Runs a study into an output folder, in parallel, resumably.
+///
+/// Layout of the folder:
+/// - `study.yaml`: the study as given (a copy, for reproduction);
+/// - `runs/<id>/run.json`: one finished run (configuration, summary, evaluation points), written
+///   last and atomically: its presence is what "finished" means, so a study stopped at any moment
+///   and started again recomputes only the runs that had not finished. `runs/<id>/metrics.csv`
+///   and `summary.json` are the same files `rlhf train --out` writes;
+/// - `results.csv`, `report.md`, `normalized_vs_queries.svg`: rebuilt from all finished runs.
+///
+/// Runs are independent and seeded by their configuration, so the numbers do not depend on the
+/// number of workers or the order in which runs finish.
+public struct StudyRunner: Sendable {
+    /// What a finished run leaves in `runs/<id>/run.json`.
+    public struct FinishedRun: Codable, Sendable {
+        /// The configuration that produced it.
+        public var configuration: TrainConfiguration
+        /// Its summary.
+        public var summary: RunSummary
+        /// Its evaluation points.
+        public var records: [TrainingRecord]
+    }
+
+    /// Progress of a study.
+    public struct Progress: Sendable {
+        /// Runs finished (including those found finished when resuming).
+        public var finished: Int
+        /// Runs found finished when the study started.
+        public var resumed: Int
+        /// All runs.
+        public var total: Int
+        /// Runs that failed.
+        public var failed: Int
+        /// Seconds since the study started.
+        public var elapsed: Double
+        /// Estimated seconds left (nil until a run has finished in this session).
+        public var remaining: Double?
+        /// The run that just finished or failed, if any.
+        public var event: String?
+    }
+
+    /// What the study produced.
+    public struct Outcome: Sendable {
+        /// Every row of `results.csv`.
+        public var rows: [ResultRow]
+        /// Runs that failed, with their error.
+        public var failures: [(id: String, message: String)]
+        /// Runs computed in this session.
+        public var computed: Int
+        /// Runs found finished.
+        public var resumed: Int
+    }
+
+    /// The output folder.
+    public var directory: String
+    /// Parallel workers (runs at once). Each run itself uses one thread.
+    public var workers: Int
+    /// Called after every finished run and about once a second otherwise.
+    public var onProgress: @Sendable (Progress) -> Void = { _ in }
+
+    /// Creates a runner.
+    public init(directory: String, workers: Int = Parallel.coreCount) {
+        self.directory = directory
+        self.workers = max(1, workers)
+    }
+
+    // MARK: - Files
+
+    func runDirectory(_ id: String) -> String { directory + "/runs/" + id }
+    func runFile(_ id: String) -> String { runDirectory(id) + "/run.json" }
+
+    /// Loads a finished run, or nil if it has not finished. A run of another configuration in
+    /// the same folder is an error: the folder belongs to another study.
+    func loadFinished(_ cell: StudyPlan.Cell) throws -> FinishedRun? {
+        guard let data = FileManager.default.contents(atPath: runFile(cell.id)) else { return nil }
+        let run: FinishedRun
+        do {
+            run = try JSONDecoder().decode(FinishedRun.self, from: data)
+        } catch {
+            // A damaged file (a disk filled mid-write): recompute the run.
+            return nil
+        }
+        var saved = run.configuration, wanted = cell.configuration
+        saved.threads = 1
+        wanted.threads = 1
+        guard saved == wanted else {
+            throw StudyError("\(runFile(cell.id)) was written by a run with other settings: this folder holds another study's results; use another --out, or delete the folder to start over")
+        }
+        return run
+    }
+
+    /// Rows of `results.csv` for one finished run.
+    static func rows(_ cell: StudyPlan.Cell, _ run: FinishedRun) -> [ResultRow] {
+        run.records.enumerated().map { i, r in
+            ResultRow(run: cell.id, variant: cell.variant, algorithm: cell.configuration.algorithm.rawValue,
+                      env: cell.env, link: cell.link, feedback: cell.feedback, seed: cell.configuration.seed,
+                      budget: cell.configuration.budget, queries: r.queries, envSteps: r.envSteps, value: r.value,
+                      valueStandardError: r.valueStandardError, normalizedValue: r.normalizedValue,
+                      wallSeconds: r.wallSeconds, isFinal: i == run.records.count - 1)
+        }
+    }
+
+    // MARK: - Running
+
+    /// Runs every unfinished run of the plan, then writes `results.csv`, the report and the plot.
+    public func run(_ plan: StudyPlan, source: String?) throws -> Outcome {
+        try RunOutput.prepare(directory: directory + "/runs")
+        if let source { try RunOutput.write(Data(source.utf8), to: directory + "/study.yaml") }
+        let cells = plan.cells
+        var finished = [FinishedRun?](repeating: nil, count: cells.count)
+        for (i, cell) in cells.enumerated() { finished[i] = try loadFinished(cell) }
+        let resumed = finished.compactMap { $0 }.count
+        let todo = cells.indices.filter { finished[$0] == nil }
+            // Largest budgets first: the longest runs start early, so the workers finish together.
+            .sorted { cells[$0].configuration.budget > cells[$1].configuration.budget }
+
+        let state = SharedState(total: cells.count, resumed: resumed, todo: todo, cells: cells, finished: finished)
+        let started = Date()
+        let workers = min(workers, max(1, todo.count))
+        let ticker = Ticker(interval: 1) { [onProgress] in onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: nil)) }
+        if !todo.isEmpty { ticker.start() }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            while let index = state.next(worker: worker) {
+                let cell = cells[index]
+                let runStart = Date()
+                do {
+                    let result = try Trainer.run(cell.configuration, progress: { _, fraction in
+                        state.setFraction(worker: worker, fraction)
+                    })
+                    let run = FinishedRun(configuration: cell.configuration, summary: result.summary, records: result.state.records)
+                    try RunOutput.writeResult(result, to: runDirectory(cell.id))
+                    try RunOutput.write(JSONEncoder().encode(run), to: runFile(cell.id))
+                    try? FileManager.default.removeItem(atPath: runDirectory(cell.id) + "/error.txt")
+                    state.finish(worker: worker, index: index, run: run, seconds: Date().timeIntervalSince(runStart))
+                    onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: "finished \(cell.id)"))
+                } catch {
+                    let message = "\(error)"
+                    try? RunOutput.prepare(directory: runDirectory(cell.id))
+                    try? RunOutput.write(Data((message + "\n").utf8), to: runDirectory(cell.id) + "/error.txt")
+                    state.fail(worker: worker, index: index, id: cell.id, message: message)
+                    onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: "FAILED \(cell.id): \(message)"))
+                }
+            }
+        }
+        ticker.stop()
+        var rows: [ResultRow] = []
+        for (i, cell) in cells.enumerated() {
+            if let run = state.finished[i] { rows += Self.rows(cell, run) }
+        }
+        try writeOutputs(plan.study, rows: rows, failures: state.failures)
+        return Outcome(rows: rows, failures: state.failures, computed: todo.count - state.failures.count, resumed: resumed)
+    }
+
+    /// Writes `results.csv`, `report.md` and `normalized_vs_queries.svg`.
+    func writeOutputs(_ study: Study, rows: [ResultRow], failures: [(id: String, message: String)]) throws {
+        try RunOutput.write(Data(StudyReport.csv(rows).utf8), to: directory + "/results.csv")
+        var notes = study.notes
+        if !failures.isEmpty {
+            notes.append("\(failures.count) run(s) failed and are missing from the tables: " +
+                         failures.map { "`\($0.id)` (\($0.message))" }.joined(separator: "; "))
+        }
+        try RunOutput.write(Data(StudyReport.training(title: study.title, question: study.question, rows: rows, notes: notes).utf8),
+                            to: directory + "/report.md")
+        try RunOutput.write(Data(StudyReport.trainingPlot(rows: rows, title: study.title).utf8),
+                            to: directory + "/" + StudyReport.trainingPlotFile)
+    }
+}
+
+/// The workers' shared bookkeeping, behind a lock.
+final class SharedState: @unchecked Sendable {
+    private let lock = NSLock()
+    let total: Int, resumed: Int
+    let cells: [StudyPlan.Cell]
+    private var queue: [Int]
+    private(set) var finished: [StudyRunner.FinishedRun?]
+    private(set) var failures: [(id: String, message: String)] = []
+    /// What each worker is running and how far along it is.
+    private var current: [Int: (index: Int, fraction: Double)] = [:]
+    /// Seconds per query observed in this session, per variant (runs of one variant cost alike).
+    private var rates: [String: (seconds: Double, queries: Double)] = [:]
+    private var doneThisSession = 0
+
+    init(total: Int, resumed: Int, todo: [Int], cells: [StudyPlan.Cell], finished: [StudyRunner.FinishedRun?]) {
+        self.total = total; self.resumed = resumed; self.queue = todo; self.cells = cells; self.finished = finished
+    }
+
+    func next(worker: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard !queue.isEmpty else { current[worker] = nil; return nil }
+        let i = queue.removeFirst()
+        current[worker] = (i, 0)
+        return i
+    }
+
+    func setFraction(worker: Int, _ f: Double) {
+        lock.lock(); defer { lock.unlock() }
+        if let c = current[worker] { current[worker] = (c.index, min(1, max(0, f))) }
+    }
+
+    func finish(worker: Int, index: Int, run: StudyRunner.FinishedRun, seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        finished[index] = run
+        current[worker] = nil
+        doneThisSession += 1
+        let key = cells[index].variant
+        let r = rates[key] ?? (0, 0)
+        rates[key] = (r.seconds + seconds, r.queries + Double(cells[index].configuration.budget))
+    }
+
+    func fail(worker: Int, index: Int, id: String, message: String) {
+        lock.lock(); defer { lock.unlock() }
+        failures.append((id, message))
+        current[worker] = nil
+    }
+
+    func progress(elapsed: Double, event: String?) -> StudyRunner.Progress {
+        lock.lock(); defer { lock.unlock() }
+        let done = finished.compactMap { $0 }.count
+        var remaining: Double? = nil
+        if doneThisSession > 0 {
+            // Seconds per query: the variant's own rate where one of its runs has finished, else
+            // the mean over finished runs.
+            let all = rates.values.reduce((0.0, 0.0)) { ($0.0 + $1.seconds, $0.1 + $1.queries) }
+            let fallback = all.0 / max(all.1, 1)
+            func cost(_ i: Int) -> Double {
+                let c = cells[i]
+                let rate = rates[c.variant].map { $0.seconds / max($0.queries, 1) } ?? fallback
+                return rate * Double(c.configuration.budget)
+            }
+            var work = queue.map(cost).reduce(0, +)
+            for (_, c) in current { work += cost(c.index) * (1 - c.fraction) }
+            remaining = work / Double(max(1, current.count + (queue.isEmpty ? 0 : 1)))
+        }
+        return .init(finished: done, resumed: resumed, total: total, failed: failures.count, elapsed: elapsed,
+                     remaining: remaining, event: event)
+    }
+}
+
+/// Calls a closure every `interval` seconds on a background thread until stopped.
+final class Ticker: @unchecked Sendable {
+    private let interval: Double
+    private let body: @Sendable () -> Void
+    private let lock = NSLock()
+    private var running = false
+    private var thread: Thread?
+
+    init(interval: Double, body: @escaping @Sendable () -> Void) {
+        self.interval = interval
+        self.body = body
+    }
+
+    func start() {
+        lock.lock(); running = true; lock.unlock()
+        let t = Thread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: interval)
+                lock.lock(); let r = running; lock.unlock()
+                if !r { break }
+                body()
+            }
+        }
+        thread = t
+        t.start()
+    }
+
+    func stop() {
+        lock.lock(); running = false; lock.unlock()
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+@Suite("Command line: rlhf study", .serialized)
+struct StudyCLITests {
+    @Test("--list names every built-in study of spec §7")
+    func listsBuiltIns() throws {
+        let r = try CLI.run(["study", "--list"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for name in ["sample-efficiency", "block-size", "trimming", "noise", "dimension", "critic", "hypergradient", "sigma", "min-queries", "gradient"] {
+            #expect(r.stdout.contains(name), "\(name)")
+        }
+    }
+
+    @Test("a bad study file fails before any run, naming the file, line and key")
+    func badFilesFailEarly() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cases: [(String, String)] = [
+            ("environments: [classic]\nseeds: 2\nbudgets: [1e4]\nalgorithms: [zpg]\nbudgetz: 3\n", "bad.yaml:5:1: 'budgetz': unknown key"),
+            ("environments: [classic]\nseeds: 2\nbudgets: [1e4]\nalgorithms: [zpg, dpoo]\n", "bad.yaml:4:19: 'algorithms[1]': unknown algorithm 'dpoo'"),
+            ("environments: [classic]\nseeds: 2\nbudgets: [10]\nalgorithms: [zpg]\n", "'budgets': budget 10 is too small for 'zpg'"),
+            ("environments: [classic]\nseeds: []\nbudgets: [1e4]\nalgorithms: [zpg]\n", "bad.yaml:2:8: 'seeds': empty seed list"),
+        ]
+        for (text, expected) in cases {
+            let file = dir + "/bad.yaml"
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let out = dir + "/out"
+            let r = try CLI.run(["study", file, "--out", out, "--quiet"])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains(expected), "\(r.stderr)")
+            // Nothing ran: no output folder.
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
+
+    @Test("a study from flags runs, and a second run of the same command resumes with nothing to do")
+    func flagsStudyRunsAndResumes() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["study", "--algorithms", "zpg", "--budgets", "800,1600", "--seeds", "2", "--out", dir + "/s"]
+        let r = try CLI.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("4 run(s) computed, 0 already finished"), "\(r.stderr)")
+        let csv = try String(contentsOfFile: dir + "/s/results.csv", encoding: .utf8)
+        #expect(csv.hasPrefix("run,variant,algorithm,env,link,feedback,seed,budget,queries,env_steps,value,value_se,normalized_value,wall_seconds"))
+        let again = try CLI.run(args)
+        #expect(again.status == 0)
+        #expect(again.stderr.contains("0 run(s) computed, 4 already finished"), "\(again.stderr)")
+        #expect(try String(contentsOfFile: dir + "/s/results.csv", encoding: .utf8) == csv)
+    }
+}
