@@ -4,7 +4,8 @@ import Testing
 
 /// Calibration and measurement runs of Algorithm 1 on `classic` (release build; enabled only when
 /// BILEVEL_EXPERIMENT is set): `BILEVEL_EXPERIMENT=1 swift test -c release --filter BilevelExperiments`.
-/// Optional: BILEVEL_BUDGETS (comma-separated), BILEVEL_SEEDS (count), BILEVEL_SET (k=v,… overrides),
+/// Optional: BILEVEL_BUDGETS (comma-separated), BILEVEL_SEEDS (count), BILEVEL_SET (k=v,… overrides;
+/// several settings separated by `;` run one after the other, each ending with a median line),
 /// BILEVEL_EXACT=1 (exact mode), BILEVEL_TRUE_REWARD=1 (φ starts at the true expected reward; with
 /// eta≈0 this checks the lower level alone), BILEVEL_VERBOSE=1 (per-iteration statistics).
 @Suite("Bilevel experiments", .enabled(if: ProcessInfo.processInfo.environment["BILEVEL_EXPERIMENT"] != nil))
@@ -32,6 +33,9 @@ struct BilevelExperiments {
             case "cE": h.critic.episodes = Int(v)
             case "clr": h.critic.learningRate = v
             case "cg": h.critic.discount = v
+            case "adam": h.rewardOptimizer = v != 0 ? .adam : .sgd
+            case "W": h.warmupPairs = Int(v)
+            case "Wsteps": h.warmupRewardSteps = Int(v)
             default: print("unknown key \(kv[0])")
             }
         }
@@ -42,8 +46,15 @@ struct BilevelExperiments {
         let budgets = (envVars["BILEVEL_BUDGETS"] ?? "10000,100000").split(separator: ",").compactMap { Int($0) }
         let seeds = Int(envVars["BILEVEL_SEEDS"] ?? "3") ?? 3
         let exact = !(envVars["BILEVEL_EXACT"] ?? "").isEmpty
-        var hyper = BilevelHyperparameters()
-        Self.override(&hyper, envVars["BILEVEL_SET"] ?? "")
+        for setting in (envVars["BILEVEL_SET"] ?? "").split(separator: ";", omittingEmptySubsequences: false) {
+            var hyper = BilevelHyperparameters()
+            Self.override(&hyper, String(setting))
+            try run(hyper, setting: String(setting), budgets: budgets, seeds: seeds, exact: exact)
+        }
+    }
+
+    func run(_ hyper: BilevelHyperparameters, setting: String, budgets: [Int], seeds: Int, exact: Bool) throws {
+        let envVars = ProcessInfo.processInfo.environment
         var env = try GridWorld(preset: GridWorldPreset.named("classic")!)
         env.featureMode = .oneHot
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
@@ -54,8 +65,9 @@ struct BilevelExperiments {
         }
         let uniform = env.model.value(policy: env.model.uniformPolicy), best = env.model.optimalValue
         func norm(_ theta: [Double]) -> Double { (env.model.value(policy: family0.probabilities(theta)) - uniform) / (best - uniform) }
-        print("hyper:", hyper)
+        print("setting:", setting)
         for budget in budgets {
+            var finals: [Double] = []
             for s in 0..<seeds {
                 var rng = Xoshiro256(seed: UInt64(100 + s))
                 let policy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: 4, using: &rng)
@@ -71,7 +83,7 @@ struct BilevelExperiments {
                 let start = Date()
                 var k = 0
                 var trace: [String] = []
-                let every = max(1, budget / alg.queries(forIteration: 0) / 8)
+                let every = max(1, budget / alg.queries(forIteration: 1) / 8)
                 while ledger.canAfford(alg.queries(forIteration: k)) {
                     _ = try alg.iterate(k, ledger: &ledger)
                     if envVars["BILEVEL_VERBOSE"] != nil, let st = alg.lastStatistics {
@@ -87,7 +99,11 @@ struct BilevelExperiments {
                              budget, s, k, norm(alg.parameters), norm(alg.lowerLevelParameters),
                              alg.rewardAgreement(pairs: 1000, seed: 77), alg.rewardAgreement(pairs: 1000, seed: 78, parameters: [Double](repeating: 0, count: alg.parameters.count)),
                              st.upperLogLikelihood, st.upperGradientNorm, st.penaltyGradientNorm, secs, trace.joined(separator: " ")))
+                finals.append(norm(alg.parameters))
             }
+            let sorted = finals.sorted()
+            print(String(format: "SUMMARY [%@] budget %d: median %.3f  min %.3f  max %.3f  (%@)", setting, budget,
+                         sorted[sorted.count / 2], sorted.first!, sorted.last!, finals.map { String(format: "%.3f", $0) }.joined(separator: " ")))
         }
     }
 }

@@ -27,6 +27,16 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
     /// replacement) from all earlier data. 0: fresh pairs only (then ∇̂_φ G is unbiased for G at
     /// the current π_λ; replay trades that for variance, older pairs coming from older policies).
     public var replayPairs: Int = 54
+    /// How φ follows its ascent direction: plain gradient ascent with step η (``BilevelRewardOptimizer/sgd``),
+    /// or Adam with learning rate η (``BilevelRewardOptimizer/adam``; its moments persist across iterations).
+    public var rewardOptimizer: BilevelRewardOptimizer = .sgd
+    /// W: warm-up pairs. Iteration 0 queries B + W pairs from the initial policy (before it has
+    /// moved: at φ = 0 the policy phases of iteration 0 leave a uniform policy as it is) and runs
+    /// ``warmupRewardSteps`` reward updates on them instead of ``rewardStepsPerIteration``. This is
+    /// Algorithm 1's iteration 0 with a larger batch: φ₀ is fitted before the policy first moves.
+    public var warmupPairs: Int = 0
+    /// Reward updates of iteration 0 (full batch over its B + W pairs).
+    public var warmupRewardSteps: Int = 5
 
     // MARK: The penalty
 
@@ -81,6 +91,8 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
         try Validate.positive(rewardStepSize, "reward step size (η)")
         try Validate.atLeast(rewardStepsPerIteration, 1, "reward steps per iteration")
         try Validate.atLeast(replayPairs, 0, "replay pairs")
+        try Validate.atLeast(warmupPairs, 0, "warm-up pairs (W)")
+        try Validate.atLeast(warmupRewardSteps, 1, "warm-up reward steps")
         try Validate.positive(sigma, "penalty σ₀")
         try Validate.nonNegative(sigmaDecay, "σ decay exponent p")
         try Validate.positive(sigmaMin, "σ_min")
@@ -95,6 +107,14 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
         try critic.validate()
         try Validate.atLeast(enumerationLimit, 0, "enumeration limit")
     }
+}
+
+/// How the reward parameters φ follow their ascent direction in Algorithm 1.
+public enum BilevelRewardOptimizer: String, Sendable, Equatable, Codable, CaseIterable {
+    /// φ ← φ + η·d (d the clipped ascent direction).
+    case sgd
+    /// Adam (bias-corrected moments, ε = 1e-8) with learning rate η on the clipped direction d.
+    case adam
 }
 
 /// What the last outer iteration did.
@@ -170,6 +190,8 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
     /// The pairs of the last query round and their log-probabilities under λ when sampled.
     var recentPairs: [FeaturizedPair] = []
     var recentBehaviour: [Double] = []
+    /// Adam's state for φ (used when ``BilevelHyperparameters/rewardOptimizer`` is `.adam`).
+    var rewardAdam: Adam
 
     /// Creates the optimizer with a reward network of hidden widths `rewardHidden` ([] = tabular
     /// on one-hot features), r_φ ≡ 0 at the start; λ = λ' = `policy`'s parameters.
@@ -208,6 +230,8 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
         var rng = Xoshiro256(seed: seed, stream: 0xB1_0002)
         critic = DQNCritic(featureCount: env.featureCount, actionCount: env.actionCount, hyper: hyper.critic, using: &rng)
         lowerCritic = critic
+        rewardAdam = Adam(parameterCount: reward.network.parameterCount, learningRate: hyper.rewardStepSize,
+                          maxGradientNorm: hyper.gradientClip, maximize: true)
         tabular = TabularBilevelModel.of(env)
         if exact {
             guard let tabular else {
@@ -239,8 +263,11 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
         set { rewardModel.network.parameters = newValue }
     }
 
-    /// B·M every iteration.
-    public func queries(forIteration t: Int) -> Int { hyper.pairsPerIteration * panel.queriesPerPair }
+    /// Pairs queried at iteration k: B + W at k = 0 (the warm-up), B afterwards.
+    public func pairs(forIteration k: Int) -> Int { hyper.pairsPerIteration + (k == 0 ? hyper.warmupPairs : 0) }
+
+    /// (B + W)·M at iteration 0, B·M afterwards.
+    public func queries(forIteration t: Int) -> Int { pairs(forIteration: t) * panel.queriesPerPair }
 
     /// σ_k.
     public func sigma(at k: Int) -> Double { hyper.sigma(at: k) }
@@ -330,7 +357,7 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
         var actor0 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
         var actor1 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
         let before = dataset.count
-        steps += try dataset.collect(hyper.pairsPerIteration, env: env, actor0: &actor0, actor1: &actor1, panel: panel,
+        steps += try dataset.collect(pairs(forIteration: k), env: env, actor0: &actor0, actor1: &actor1, panel: panel,
                                      ledger: &ledger, seed: SplitMix64.mix(seed ^ 0xB1_DA7A), stream: UInt64(k))
         recentPairs = dataset.pairs[before...].map { FeaturizedPair($0, env: env) }
         featurizedPairs += recentPairs
@@ -352,7 +379,8 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
             steps += stepsLambda!.count + stepsLower!.count
         }
         let earlier = featurizedPairs.count - recentPairs.count
-        for step in 0..<hyper.rewardStepsPerIteration {
+        let rewardSteps = k == 0 && hyper.warmupPairs > 0 ? hyper.warmupRewardSteps : hyper.rewardStepsPerIteration
+        for step in 0..<rewardSteps {
             let reward = rewardModel.network
             var batch = recentPairs
             if hyper.replayPairs > 0 && earlier > 0 {
@@ -385,7 +413,12 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
                 gG[j] += p
             }
             gNorm = g2.squareRoot(); pNorm = penalty2.squareRoot()
-            Bilevel.ascend(&rewardModel.network.parameters, along: &gG, step: hyper.rewardStepSize, clip: hyper.gradientClip)
+            switch hyper.rewardOptimizer {
+            case .sgd:
+                Bilevel.ascend(&rewardModel.network.parameters, along: &gG, step: hyper.rewardStepSize, clip: hyper.gradientClip)
+            case .adam:
+                rewardAdam.step(parameters: &rewardModel.network.parameters, gradients: &gG)
+            }
         }
         return (upper, gNorm, pNorm)
     }
