@@ -113,13 +113,13 @@ public struct StudyRunner: Sendable {
         var finished = [FinishedRun?](repeating: nil, count: cells.count)
         for (i, cell) in cells.enumerated() { finished[i] = try loadFinished(cell) }
         let resumed = finished.compactMap { $0 }.count
+        // The order runs start in (results do not depend on it: each run is seeded by its own
+        // configuration): see ``SharedState/next(worker:)``.
         let todo = cells.indices.filter { finished[$0] == nil }
-            // Largest budgets first: the longest runs start early, so the workers finish together.
-            .sorted { cells[$0].configuration.budget > cells[$1].configuration.budget }
-
-        let state = SharedState(total: cells.count, resumed: resumed, todo: todo, cells: cells, finished: finished)
-        let started = Date()
         let workers = min(workers, max(1, todo.count))
+        let state = SharedState(total: cells.count, resumed: resumed, todo: todo, cells: cells, finished: finished,
+                                workers: workers)
+        let started = Date()
         let ticker = Ticker(interval: 1) { [onProgress] in onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: nil)) }
         if !todo.isEmpty { ticker.start() }
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -172,7 +172,7 @@ public struct StudyRunner: Sendable {
 /// The workers' shared bookkeeping, behind a lock.
 final class SharedState: @unchecked Sendable {
     private let lock = NSLock()
-    let total: Int, resumed: Int
+    let total: Int, resumed: Int, workers: Int
     let cells: [StudyPlan.Cell]
     private var queue: [Int]
     private(set) var finished: [StudyRunner.FinishedRun?]
@@ -183,16 +183,42 @@ final class SharedState: @unchecked Sendable {
     private var rates: [String: (seconds: Double, queries: Double)] = [:]
     private var doneThisSession = 0
 
-    init(total: Int, resumed: Int, todo: [Int], cells: [StudyPlan.Cell], finished: [StudyRunner.FinishedRun?]) {
+    init(total: Int, resumed: Int, todo: [Int], cells: [StudyPlan.Cell], finished: [StudyRunner.FinishedRun?], workers: Int) {
         self.total = total; self.resumed = resumed; self.queue = todo; self.cells = cells; self.finished = finished
+        self.workers = workers
     }
 
+    /// The next run for `worker`. First one probe per variant (its smallest budget), so that every
+    /// variant's cost is known early; then the run with the largest estimated cost (longest
+    /// first, so the workers finish together and the ETA is right early on).
     func next(worker: Int) -> Int? {
         lock.lock(); defer { lock.unlock() }
         guard !queue.isEmpty else { current[worker] = nil; return nil }
-        let i = queue.removeFirst()
+        let probing = Set(current.values.map { cells[$0.index].variant })
+        var pick: Int
+        if let probe = queue.indices.filter({ rates[cells[queue[$0]].variant] == nil && !probing.contains(cells[queue[$0]].variant) })
+            .min(by: { cells[queue[$0]].configuration.budget < cells[queue[$1]].configuration.budget }) {
+            pick = probe
+        } else {
+            let fallback = fallbackRate
+            pick = queue.indices.max { cost(queue[$0], fallback) < cost(queue[$1], fallback) }!
+        }
+        let i = queue.remove(at: pick)
         current[worker] = (i, 0)
         return i
+    }
+
+    /// Seconds per query over every finished run (for variants not seen yet).
+    private var fallbackRate: Double {
+        let all = rates.values.reduce((0.0, 0.0)) { ($0.0 + $1.seconds, $0.1 + $1.queries) }
+        return all.1 > 0 ? all.0 / all.1 : 1e-6
+    }
+
+    /// The estimated seconds of run `i`: its budget times its variant's seconds per query.
+    private func cost(_ i: Int, _ fallback: Double) -> Double {
+        let c = cells[i]
+        let rate = rates[c.variant].map { $0.seconds / max($0.queries, 1) } ?? fallback
+        return rate * Double(c.configuration.budget)
     }
 
     func setFraction(worker: Int, _ f: Double) {
@@ -222,17 +248,17 @@ final class SharedState: @unchecked Sendable {
         var remaining: Double? = nil
         if doneThisSession > 0 {
             // Seconds per query: the variant's own rate where one of its runs has finished, else
-            // the mean over finished runs.
-            let all = rates.values.reduce((0.0, 0.0)) { ($0.0 + $1.seconds, $0.1 + $1.queries) }
-            let fallback = all.0 / max(all.1, 1)
-            func cost(_ i: Int) -> Double {
-                let c = cells[i]
-                let rate = rates[c.variant].map { $0.seconds / max($0.queries, 1) } ?? fallback
-                return rate * Double(c.configuration.budget)
+            // the mean over finished runs; the remaining work shared by the workers, but no
+            // sooner than the longest run in progress can finish.
+            let fallback = fallbackRate
+            var work = queue.map { cost($0, fallback) }.reduce(0, +)
+            var longest = 0.0
+            for (_, c) in current {
+                let left = cost(c.index, fallback) * (1 - c.fraction)
+                work += left
+                longest = max(longest, left)
             }
-            var work = queue.map(cost).reduce(0, +)
-            for (_, c) in current { work += cost(c.index) * (1 - c.fraction) }
-            remaining = work / Double(max(1, current.count + (queue.isEmpty ? 0 : 1)))
+            remaining = max(longest, work / Double(max(1, workers)))
         }
         return .init(finished: done, resumed: resumed, total: total, failed: failures.count, elapsed: elapsed,
                      remaining: remaining, event: event)
