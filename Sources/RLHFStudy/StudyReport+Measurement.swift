@@ -85,10 +85,11 @@ extension StudyReport {
         return SVGPlot.panels(charts, columns: min(2, max(1, charts.count)), title: title)
     }
 
-    /// "relative_error falls 71-fold from 0.0085 at sigma = 1 to 0.00012 at sigma = 0.01 (variant a)".
+    /// "relative_error falls 71-fold from 0.0085 at sigma = 1 to 0.00012 at sigma = 0.01 (variant a)",
+    /// for the study's primary metric (the first one measured); the others are in the tables.
     static func trendAnswer(_ data: MeasurementData) -> String {
         var clauses: [String] = []
-        for metric in data.metrics {
+        for metric in data.metrics.prefix(1) {
             let xs = data.xs(metric)
             let xName = data.xName[metric] ?? "x"
             let variants = data.variants.filter { v in xs.contains { !data.values(metric, v, $0).isEmpty } }
@@ -104,7 +105,7 @@ extension StudyReport {
                 if present.count == 1 {
                     clause = "is \(fa) \(at)"
                 } else if a == b || fa == fb {
-                    clause = "stays at \(fa) from \(at) to \(to)"
+                    clause = "stays at \(fa) from \(xName) = \(ReportFormat.significant(first, digits: 3)) to \(ReportFormat.significant(last, digits: 3))"
                 } else {
                     let verb = b < a ? "falls" : "rises"
                     var fold = ""

@@ -369,6 +369,18 @@ enum Synthetic {
         #expect(report.contains("(\(StudyReport.measurementPlotFile))"))
     }
 
+    /// The answer reads the first metric only; a flat trend says so without a fold.
+    @Test func measurementTrendAnswerFlatAndPrimaryMetricOnly() {
+        var rows: [MeasurementRow] = []
+        for m in [2.0, 1000] {
+            rows.append(MeasurementRow(variant: "panel", xName: "evaluators", x: m, seed: 0, metric: "cosine", y: 1))
+            rows.append(MeasurementRow(variant: "panel", xName: "evaluators", x: m, seed: 0, metric: "standard_error", y: m == 2 ? 0.5 : 0.1))
+        }
+        let report = StudyReport.measurement(title: "m", question: StudyQuestion(question: "q", answer: .trend), rows: rows)
+        #expect(report.contains("**Answer.** cosine stays at 1 from evaluators = 2 to 1000 (variant panel)."), "\(report)")
+        #expect(!report.contains("**Answer.** cosine stays at 1 from evaluators = 2 to 1000 (variant panel); standard_error"))
+    }
+
     /// Writes an example report and plots when `REPORT_EXAMPLE_DIR` is set (for looking at them).
     @Test func writeExamples() throws {
         guard let dir = ProcessInfo.processInfo.environment["REPORT_EXAMPLE_DIR"] else { return }
