@@ -42,12 +42,25 @@ public struct StudyRunner: Sendable {
         public var event: String?
     }
 
+    /// A run that did not finish.
+    public struct Failure: Sendable, Equatable {
+        /// The run's id (its folder under `runs/`).
+        public var id: String
+        /// Its variant's label.
+        public var variant: String
+        /// The error.
+        public var message: String
+        /// Whether the run diverged (non-finite estimates or parameters): an outcome of the
+        /// algorithm under those settings, not a fault of the study.
+        public var diverged: Bool
+    }
+
     /// What the study produced.
     public struct Outcome: Sendable {
         /// Every row of `results.csv`.
         public var rows: [ResultRow]
         /// Runs that failed, with their error.
-        public var failures: [(id: String, message: String)]
+        public var failures: [Failure]
         /// Runs computed in this session.
         public var computed: Int
         /// Runs found finished.
@@ -140,7 +153,10 @@ public struct StudyRunner: Sendable {
                     let message = "\(error)"
                     try? RunOutput.prepare(directory: runDirectory(cell.id))
                     try? RunOutput.write(Data((message + "\n").utf8), to: runDirectory(cell.id) + "/error.txt")
-                    state.fail(worker: worker, index: index, id: cell.id, message: message)
+                    var diverged = false
+                    if case .diverged? = error as? RLHFError { diverged = true }
+                    state.fail(worker: worker, index: index,
+                               failure: Failure(id: cell.id, variant: cell.variant, message: message, diverged: diverged))
                     onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: "FAILED \(cell.id): \(message)"))
                 }
             }
@@ -155,12 +171,18 @@ public struct StudyRunner: Sendable {
     }
 
     /// Writes `results.csv`, `report.md` and `normalized_vs_queries.svg`.
-    func writeOutputs(_ study: Study, rows: [ResultRow], failures: [(id: String, message: String)]) throws {
+    func writeOutputs(_ study: Study, rows: [ResultRow], failures: [Failure]) throws {
         try RunOutput.write(Data(StudyReport.csv(rows).utf8), to: directory + "/results.csv")
         var notes = study.notes
-        if !failures.isEmpty {
-            notes.append("\(failures.count) run(s) failed and are missing from the tables: " +
-                         failures.map { "`\($0.id)` (\($0.message))" }.joined(separator: "; "))
+        // One note per variant with failed runs: how many, and the first one's error.
+        var variants: [String] = []
+        for f in failures where !variants.contains(f.variant) { variants.append(f.variant) }
+        for v in variants {
+            let mine = failures.filter { $0.variant == v }
+            let total = rows.filter { $0.variant == v && $0.isFinal }.count + mine.count
+            let what = mine.allSatisfy(\.diverged) ? "diverged" : "failed"
+            notes.append("**\(v)**: \(mine.count) of \(total) runs \(what) and are missing from the tables; " +
+                         "for example `\(mine[0].id)`: \(mine[0].message) (each run's error is in `runs/<id>/error.txt`).")
         }
         try RunOutput.write(Data(StudyReport.training(title: study.title, question: study.question, rows: rows, notes: notes).utf8),
                             to: directory + "/report.md")
@@ -176,7 +198,7 @@ final class SharedState: @unchecked Sendable {
     let cells: [StudyPlan.Cell]
     private var queue: [Int]
     private(set) var finished: [StudyRunner.FinishedRun?]
-    private(set) var failures: [(id: String, message: String)] = []
+    private(set) var failures: [StudyRunner.Failure] = []
     /// What each worker is running and how far along it is.
     private var current: [Int: (index: Int, fraction: Double)] = [:]
     /// Seconds per query observed in this session, per variant (runs of one variant cost alike).
@@ -236,9 +258,9 @@ final class SharedState: @unchecked Sendable {
         rates[key] = (r.seconds + seconds, r.queries + Double(cells[index].configuration.budget))
     }
 
-    func fail(worker: Int, index: Int, id: String, message: String) {
+    func fail(worker: Int, index: Int, failure: StudyRunner.Failure) {
         lock.lock(); defer { lock.unlock() }
-        failures.append((id, message))
+        failures.append(failure)
         current[worker] = nil
     }
 

@@ -120,11 +120,14 @@ struct StudyCommand: ParsableCommand {
         let outcome = try runner.run(plan, source: text)
         if !quiet {
             if interactive { FileHandleShim.writeStderr("\n") }
-            printError("\(outcome.computed) run(s) computed, \(outcome.resumed) already finished, \(outcome.failures.count) failed, in \(Self.duration(Date().timeIntervalSince(start)))")
+            printError("\(outcome.computed) run(s) computed, \(outcome.resumed) already finished, \(outcome.failures.count) failed (\(outcome.failures.filter(\.diverged).count) diverged), in \(Self.duration(Date().timeIntervalSince(start)))")
             printError("wrote \(directory)/results.csv, \(directory)/report.md, \(directory)/normalized_vs_queries.svg")
         }
         print(directory + "/report.md")
-        if !outcome.failures.isEmpty {
+        // A run that diverged is a result (listed in the report's notes); any other failure is an error.
+        let errors = outcome.failures.filter { !$0.diverged }
+        if !errors.isEmpty {
+            printError("error: \(errors.count) run(s) failed; each error is in \(directory)/runs/<id>/error.txt")
             throw ExitCode(1)
         }
     }

@@ -81,4 +81,28 @@ import RLHF
         other.cells[0].configuration.mu = 2
         #expect(throws: StudyError.self) { try StudyRunner(directory: dir, workers: 2).run(other, source: nil) }
     }
+
+    /// Untrimmed ZPG diverges on every seed: the runs are reported as diverged (not as errors),
+    /// the others finish, and the report's notes say how many diverged and why.
+    @Test func divergedRunsAreReportedNotLost() throws {
+        let text = """
+            name: diverging
+            environments: [classic]
+            seeds: 2
+            budgets: [100000]
+            algorithms:
+              - {label: untrimmed, algorithm: zpg, trim: 0}
+              - {label: trimmed, algorithm: zpg}
+            """
+        let plan = try StudyPlan(Study.parse(yaml: text, file: "t.yaml"))
+        let dir = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let outcome = try StudyRunner(directory: dir, workers: 2).run(plan, source: text)
+        #expect(outcome.failures.count == 2)
+        #expect(outcome.failures.allSatisfy { $0.diverged && $0.variant == "untrimmed" })
+        #expect(outcome.rows.filter(\.isFinal).map(\.variant) == ["trimmed", "trimmed"])
+        let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+        #expect(report.contains("**untrimmed**: 2 of 2 runs diverged"), "\(report)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/runs/\(outcome.failures[0].id)/error.txt"))
+    }
 }
