@@ -203,6 +203,7 @@ public enum StudyReport {
     /// `.best`: per panel, the variant with the highest median final value at the panel's
     /// largest budget, and whether its interval lies above the runner-up's.
     static func bestAnswer(_ data: TrainingData) -> String {
+        if data.panels.count > 3 { return bestAnswerSummary(data) }
         var clauses: [String] = []
         var seedCounts: Set<Int> = []
         for panel in data.panels {
@@ -231,6 +232,44 @@ public enum StudyReport {
         }
         guard !clauses.isEmpty else { return "No run has finished." }
         return capitalized(clauses.joined(separator: "; ")) + " " + seedsNote(seedCounts) + "."
+    }
+
+    /// The `best` answer of a study with many panels (env × link × feedback), in one sentence: how
+    /// often each variant is best at the panel's largest budget, how often clearly (its interval
+    /// above the runner-up's), and the range of each variant's median over the panels.
+    static func bestAnswerSummary(_ data: TrainingData) -> String {
+        var wins: [String: (all: Int, clear: Int)] = [:]
+        var medians: [String: [(Double, Panel)]] = [:]
+        var seedCounts: Set<Int> = []
+        var budgets: Set<Int> = []
+        var panels = 0
+        for panel in data.panels {
+            guard let budget = data.budgets(in: panel).last else { continue }
+            let ranked = data.variants.compactMap { v -> (String, Bootstrap.Estimate)? in
+                let finals = data.finals(panel, v, budget)
+                guard !finals.isEmpty else { return nil }
+                return (v, Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
+                                            seed: stableSeed(panel.label, v, String(budget))))
+            }.sorted { $0.1.point > $1.1.point }
+            guard let best = ranked.first else { continue }
+            panels += 1
+            budgets.insert(budget)
+            for (v, e) in ranked { medians[v, default: []].append((e.point, panel)); seedCounts.insert(e.count) }
+            let clear = ranked.count > 1 && best.1.lower > ranked[1].1.upper
+            let w = wins[best.0] ?? (0, 0)
+            wins[best.0] = (w.all + 1, w.clear + (clear ? 1 : 0))
+        }
+        guard panels > 0 else { return "No run has finished." }
+        let at = budgets.count == 1 ? "at \(ReportFormat.queries(budgets.first!)) queries" : "at each setting's largest budget"
+        let winners = data.variants.filter { wins[$0] != nil }.sorted { wins[$0]!.all > wins[$1]!.all }
+        let best = winners.map { v in
+            "\(v) is best in \(wins[v]!.all) of the \(panels) settings (clearly, its interval above the runner-up's, in \(wins[v]!.clear))"
+        }.joined(separator: ", ")
+        let ranges = data.variants.compactMap { v -> String? in
+            guard let m = medians[v], let lo = m.min(by: { $0.0 < $1.0 }), let hi = m.max(by: { $0.0 < $1.0 }) else { return nil }
+            return "\(v) from \(ReportFormat.fixed(lo.0, digits: 3)) (\(lo.1.label)) to \(ReportFormat.fixed(hi.0, digits: 3)) (\(hi.1.label))"
+        }.joined(separator: ", ")
+        return "Of the \(panels) settings \(at), \(best); the medians range over the settings for \(ranges) \(seedsNote(seedCounts))."
     }
 
     /// A verdict of group A against group B at one budget in one panel.
@@ -413,8 +452,12 @@ public enum StudyReport {
         return "**\(s[..<space])**\(s[space...])"
     }
 
+    /// Capitalizes a sentence that opens with an English word (`under …`, `with …`, `on …`), and
+    /// leaves one that opens with a variant label (`zbcpg-k16 is best …`) as the label is written.
     static func capitalized(_ s: String) -> String {
         guard let first = s.first else { return s }
+        let opening = s.prefix { $0 != " " }
+        guard ["under", "with", "on", "at", "the", "in"].contains(String(opening)) else { return s }
         return first.uppercased() + s.dropFirst()
     }
 

@@ -369,6 +369,20 @@ enum Synthetic {
         #expect(report.contains("(\(StudyReport.measurementPlotFile))"))
     }
 
+    /// With more than three settings the `best` answer is one summary sentence: wins per variant,
+    /// clear wins, and each variant's range of medians with the settings where it is reached.
+    @Test func bestAnswerSummarizesManySettings() {
+        var rows: [ResultRow] = []
+        for (i, link) in ["l1", "l2", "l3", "l4"].enumerated() {
+            rows += Synthetic.finals(variant: "a", link: link, budget: 1000, values: [0.9, 0.91, 0.92])
+            // b is far below a in l1–l3 and close to it in l4 (overlapping intervals).
+            let b = i == 3 ? [0.89, 0.9, 0.93] : [0.1 * Double(i + 1), 0.1 * Double(i + 1) + 0.01, 0.1 * Double(i + 1) + 0.02]
+            rows += Synthetic.finals(variant: "b", link: link, budget: 1000, values: b)
+        }
+        let report = StudyReport.training(title: "t", question: StudyQuestion(question: "q"), rows: rows)
+        #expect(report.contains("**Answer.** Of the 4 settings at 1000 queries, a is best in 4 of the 4 settings (clearly, its interval above the runner-up's, in 3); the medians range over the settings for a from 0.910 (l1) to 0.910 (l1), b from 0.110 (l1) to 0.900 (l4) (medians over 3 seeds, 95% bootstrap intervals)."), "\(report)")
+    }
+
     /// The answer reads the first metric only; a flat trend says so without a fold.
     @Test func measurementTrendAnswerFlatAndPrimaryMetricOnly() {
         var rows: [MeasurementRow] = []
