@@ -30,14 +30,17 @@ public enum BuiltInStudies {
             environments: [classic]
             links: [bradley-terry]
             seeds: 5
-            budgets: [1e5, 1e6]
-            # Runs one at a time so that each can use both cores for its blocks.
+            budgets: [1e5, 1e6, 1e7]
+            # Runs one at a time so that each can use both cores for its blocks; the wall-time
+            # table compares 2 threads with 1 (the -1t variants) at equal queries.
             workers: 1
             settings: {threads: 2}
             algorithms:
               - {label: zpg, algorithm: zpg}
+              - {label: zpg-1t, algorithm: zpg, threads: 1}
               - {label: zbcpg-k2, algorithm: zbcpg, blocks: 2}
               - {label: zbcpg-k4, algorithm: zbcpg, blocks: 4}
+              - {label: zbcpg-k4-1t, algorithm: zbcpg, blocks: 4, threads: 1}
               - {label: zbcpg-k8, algorithm: zbcpg, blocks: 8}
               - {label: zbcpg-k16, algorithm: zbcpg, blocks: 16}
               - {label: zbcpg-random-b23, algorithm: zbcpg, block-mode: random, block-size: 23}
@@ -149,6 +152,7 @@ public enum BuiltInStudies {
             name: min-queries
             title: Queries needed to reach normalized value 0.9
             question: What is the smallest query budget with which each method reaches normalized value 0.9 on classic?
+            answer: {threshold: 0.9}
             environments: [classic]
             links: [bradley-terry]
             seeds: 5

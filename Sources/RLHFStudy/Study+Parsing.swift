@@ -129,11 +129,15 @@ extension Study {
             switch s {
             case "best": return .best
             case "trend": return .trend
-            default: throw StudyError("unknown answer rule '\(s)'; known: best, trend, or a map {compare: …}", key: "answer", at: v.location)
+            default: throw StudyError("unknown answer rule '\(s)'; known: best, trend, or a map {compare: …} or {threshold: 0.9}", key: "answer", at: v.location)
             }
+        case .map(let entries, _) where entries.count == 1 && entries[0].key == "threshold":
+            let t = try entries[0].value.number("answer.threshold")
+            guard t.isFinite else { throw StudyError("expected a finite normalized value", key: "answer.threshold", at: entries[0].value.location) }
+            return .threshold(t)
         case .map(let entries, _):
             guard entries.count == 1, entries[0].key == "compare", case .map(let groups, _) = entries[0].value else {
-                throw StudyError("expected {compare: {a: {name, variants}, b: {name, variants}}}", key: "answer", at: v.location)
+                throw StudyError("expected {compare: {a: {name, variants}, b: {name, variants}}} or {threshold: 0.9}", key: "answer", at: v.location)
             }
             func group(_ key: String) throws -> (String, [String]) {
                 guard let g = groups.first(where: { $0.key == key }), case .map(let fields, _) = g.value else {
@@ -151,7 +155,7 @@ extension Study {
             let (na, a) = try group("a"), (nb, b) = try group("b")
             return .compare(groupA: a, nameA: na, groupB: b, nameB: nb)
         case .list:
-            throw StudyError("expected best, trend or {compare: …}", key: "answer", at: v.location)
+            throw StudyError("expected best, trend, {compare: …} or {threshold: …}", key: "answer", at: v.location)
         }
     }
 

@@ -37,6 +37,8 @@ public enum StudyReport {
         switch question.answer {
         case .best, .trend:
             out += "**Answer.** \(bestAnswer(data))\n\n"
+        case .threshold(let t):
+            out += "**Answer.** \(thresholdAnswer(data, threshold: t))\n\n"
         case let .compare(groupA, nameA, groupB, nameB):
             let comparisons = compare(data, groupA: groupA, groupB: groupB)
             out += "**Answer.** \(compareAnswer(comparisons, data: data, nameA: nameA, nameB: nameB))\n\n"
@@ -270,6 +272,52 @@ public enum StudyReport {
             return "\(v) from \(ReportFormat.fixed(lo.0, digits: 3)) (\(lo.1.label)) to \(ReportFormat.fixed(hi.0, digits: 3)) (\(hi.1.label))"
         }.joined(separator: ", ")
         return "Of the \(panels) settings \(at), \(best); the medians range over the settings for \(ranges) \(seedsNote(seedCounts))."
+    }
+
+    /// The smallest budget at which each variant's median final normalized value reaches
+    /// `threshold`, per panel, variants ordered by that budget.
+    static func thresholdAnswer(_ data: TrainingData, threshold: Double) -> String {
+        var clauses: [String] = []
+        var seedCounts: Set<Int> = []
+        let t = ReportFormat.fixed(threshold, digits: 3)
+        for panel in data.panels {
+            var reached: [(variant: String, budget: Int, estimate: Bootstrap.Estimate)] = []
+            var missed: [(variant: String, budget: Int, estimate: Bootstrap.Estimate, largest: Int)] = []
+            for v in data.variants {
+                var best: (Int, Bootstrap.Estimate)?
+                var first: (Int, Bootstrap.Estimate)?
+                var largest = 0
+                for budget in data.budgets(in: panel) {
+                    let finals = data.finals(panel, v, budget)
+                    guard !finals.isEmpty else { continue }
+                    largest = budget
+                    let e = Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
+                                             seed: stableSeed(panel.label, v, String(budget)))
+                    seedCounts.insert(e.count)
+                    if first == nil && e.point >= threshold { first = (budget, e) }
+                    if best == nil || e.point > best!.1.point { best = (budget, e) }
+                }
+                if let first { reached.append((v, first.0, first.1)) } else if let best { missed.append((v, best.0, best.1, largest)) }
+            }
+            guard !reached.isEmpty || !missed.isEmpty else { continue }
+            reached.sort { $0.budget < $1.budget }
+            var clause = panel.phrase.isEmpty ? "" : panel.phrase + ", "
+            if reached.isEmpty {
+                clause += "no variant's median reaches \(t)"
+            } else {
+                clause += "the median reaches \(t) first at " + reached.map {
+                    "\(ReportFormat.queries($0.budget)) queries for \($0.variant) (\(ReportFormat.estimate($0.estimate)))"
+                }.joined(separator: ", ")
+            }
+            if !missed.isEmpty {
+                clause += "; " + missed.map { m in
+                    "\(m.variant) does not by \(ReportFormat.queries(m.largest)) (best \(ReportFormat.estimate(m.estimate)) at \(ReportFormat.queries(m.budget)))"
+                }.joined(separator: ", ")
+            }
+            clauses.append(clause)
+        }
+        guard !clauses.isEmpty else { return "No run has finished." }
+        return capitalized(clauses.joined(separator: "; ")) + " " + seedsNote(seedCounts) + "."
     }
 
     /// A verdict of group A against group B at one budget in one panel.

@@ -97,5 +97,9 @@ public struct StudyQuestion: Sendable, Equatable, Codable {
         case compare(groupA: [String], nameA: String, groupB: [String], nameB: String)
         /// Measurement studies: how the metric changes along x (first vs last x, per variant).
         case trend
+        /// The smallest budget of the study at which each variant's median final normalized
+        /// value reaches the threshold, in each panel (variants that never do are named with
+        /// their best median).
+        case threshold(Double)
     }
 }

@@ -383,6 +383,19 @@ enum Synthetic {
         #expect(report.contains("**Answer.** Of the 4 settings at 1000 queries, a is best in 4 of the 4 settings (clearly, its interval above the runner-up's, in 3); the medians range over the settings for a from 0.910 (l1) to 0.910 (l1), b from 0.110 (l1) to 0.900 (l4) (medians over 3 seeds, 95% bootstrap intervals)."), "\(report)")
     }
 
+    /// The threshold answer names, per variant, the first budget whose median reaches it, and the
+    /// best median of a variant that never does.
+    @Test func thresholdAnswer() {
+        var rows: [ResultRow] = []
+        rows += Synthetic.finals(variant: "fast", budget: 1000, values: [0.95, 0.96, 0.97])
+        rows += Synthetic.finals(variant: "fast", budget: 10000, values: [0.99, 0.99, 0.99])
+        rows += Synthetic.finals(variant: "slow", budget: 1000, values: [0.2, 0.3, 0.4])
+        rows += Synthetic.finals(variant: "slow", budget: 10000, values: [0.9, 0.91, 0.95])
+        rows += Synthetic.finals(variant: "never", budget: 1000, values: [0.5, 0.6, 0.7])
+        let report = StudyReport.training(title: "t", question: StudyQuestion(question: "q", answer: .threshold(0.9)), rows: rows)
+        #expect(report.contains("**Answer.** The median reaches 0.900 first at 1000 queries for fast (0.960 [0.950, 0.970]), 10⁴ queries for slow (0.910 [0.900, 0.950]); never does not by 1000 (best 0.600 [0.500, 0.700] at 1000) (medians over 3 seeds, 95% bootstrap intervals)."), "\(report)")
+    }
+
     /// The answer reads the first metric only; a flat trend says so without a fold.
     @Test func measurementTrendAnswerFlatAndPrimaryMetricOnly() {
         var rows: [MeasurementRow] = []
