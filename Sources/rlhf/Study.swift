@@ -58,7 +58,13 @@ struct StudyCommand: ParsableCommand {
     func validate() throws {
         if let w = workers, w < 1 { throw ValidationError("--workers must be at least 1 (got \(w))") }
         if let s = seeds, s < 1 { throw ValidationError("--seeds must be at least 1 (got \(s)): an empty seed list runs nothing") }
-        if show && study == nil { throw ValidationError("--show needs a built-in study's name (see --list)") }
+        if show && study == nil && flags.algorithms == nil {
+            throw ValidationError("--show needs a built-in study's name (see --list), or flags (--algorithms …) to print as YAML")
+        }
+        for s in flags.set where !s.contains("=") {
+            throw ValidationError("--set expects KEY=VALUE (e.g. --set evaluators=20 or --set teacher.mistake-rate=0.1), got '\(s)'")
+        }
+        if !flags.set.isEmpty && study != nil { throw ValidationError("--set applies to a study from flags; in a study file use its 'settings' map") }
         if study != nil && flags.algorithms != nil { throw ValidationError("give either NAME|FILE or --algorithms, not both") }
         if !list && study == nil && flags.algorithms == nil {
             throw ValidationError("name a study (see --list), give a study file, or describe one with --algorithms …")
@@ -182,6 +188,14 @@ struct StudyFlags: ParsableArguments {
     @Option(help: "Study name (the default output folder is out/NAME).")
     var name: String = "study"
 
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "A setting of every run, as in `rlhf train` (repeatable; dots for nested settings): --set evaluators=20 --set teacher.mistake-rate=0.1.",
+        valueName: "KEY=VALUE"))
+    var set: [String] = []
+
+    @Option(help: "Evaluation points per run (default: the trainer's).")
+    var evaluations: Int?
+
     /// The YAML these flags describe.
     func yaml() -> String {
         func list(_ s: String) -> String { "[" + s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ") + "]" }
@@ -193,6 +207,31 @@ struct StudyFlags: ParsableArguments {
             seeds: 5
             budgets: \(list(budgets))
             algorithms: \(list(algorithms ?? ""))
-            """
+            """ + (evaluations.map { "\nevaluations: \($0)" } ?? "") + settingsYAML()
+    }
+
+    /// `--set` pairs as a `settings:` block, dotted keys nested (`teacher.mistake-rate=0.1`).
+    func settingsYAML() -> String {
+        guard !set.isEmpty else { return "" }
+        // An ordered tree of keys; leaves hold the values as written.
+        final class Node { var keys: [String] = []; var children: [String: Node] = [:]; var value: String? }
+        let root = Node()
+        for pair in set {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            var node = root
+            for key in parts[0].split(separator: ".").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                if node.children[key] == nil { node.children[key] = Node(); node.keys.append(key) }
+                node = node.children[key]!
+            }
+            node.value = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        }
+        func render(_ n: Node, indent: String) -> String {
+            n.keys.map { k in
+                let c = n.children[k]!
+                if c.keys.isEmpty { return "\(indent)\(k): \(c.value ?? "")" }
+                return "\(indent)\(k):\n" + render(c, indent: indent + "  ")
+            }.joined(separator: "\n")
+        }
+        return "\nsettings:\n" + render(root, indent: "  ")
     }
 }

@@ -49,4 +49,24 @@ struct StudyCLITests {
         #expect(again.stderr.contains("0 run(s) computed, 4 already finished"), "\(again.stderr)")
         #expect(try String(contentsOfFile: dir + "/s/results.csv", encoding: .utf8) == csv)
     }
+
+    @Test("--set and --evaluations reach every run of a flags study; --show prints its YAML")
+    func flagsSettings() throws {
+        let args = ["study", "--algorithms", "zpg", "--budgets", "800", "--seeds", "1", "--evaluations", "3",
+                    "--set", "evaluators=4", "--set", "teacher.mistake-rate=0.25", "--set", "teacher.equal-threshold=0.1"]
+        let shown = try CLI.run(args + ["--show"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("evaluations: 3\nsettings:\n  evaluators: 4\n  teacher:\n    mistake-rate: 0.25\n    equal-threshold: 0.1"), "\(shown.stdout)")
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(args + ["--out", dir + "/s", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let run = try String(contentsOfFile: dir + "/s/runs/zpg__classic__bradley-terry__default__s0__q800/run.json", encoding: .utf8)
+        #expect(run.contains("\"evaluators\":4"), "\(run.prefix(600))")
+        #expect(run.contains("\"mistakeRate\":0.25"), "\(run.prefix(600))")
+        let bad = try CLI.run(["study", "--algorithms", "zpg", "--set", "evaluators"])
+        #expect(bad.status != 0 && bad.stderr.contains("--set expects KEY=VALUE"), "\(bad.stderr)")
+        let unknown = try CLI.run(["study", "--algorithms", "zpg", "--set", "evaluatorz=3", "--dry-run"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("evaluatorz"), "\(unknown.stderr)")
+    }
 }
