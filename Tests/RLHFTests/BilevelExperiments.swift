@@ -94,6 +94,23 @@ struct BilevelExperiments {
                     if k % every == 0 { trace.append(String(format: "%.2f", norm(alg.parameters))) }
                 }
                 let secs = Date().timeIntervalSince(start)
+                if envVars["BILEVEL_DUMP"] != nil, s == 0, let tab = alg.tabular {
+                    // The learned reward table next to the true expected reward, and π_λ, state by state.
+                    let r = tab.rewardTable(alg.rewardModel.network), er = env.model.expectedReward
+                    let pi = tab.policyTable(alg.policy, parameters: alg.parameters)
+                    let d = env.model.stateOccupancy(policy: pi)
+                    let star = tab.solveLowerLevel(policy: alg.policy, from: alg.parameters, reward: alg.rewardModel.network,
+                                                   entropy: max(hyper.entropy, 1e-3), stepSize: 1, tolerance: 1e-6, maxIterations: 20_000)
+                    print(String(format: "λ*(φ) from λ: normalized %.3f (|∇| %.1e after %d steps)", norm(star.parameters), star.gradientNorm, star.iterations))
+                    for st in 0..<env.stateCount {
+                        var visits = 0.0
+                        for t in 0..<env.horizon { visits += d[t * env.stateCount + st] }
+                        print(String(format: "s %2d visits %5.2f  r_φ %@  true %@  π %@", st, visits,
+                                     (0..<4).map { String(format: "%6.2f", r[st * 4 + $0]) }.joined(separator: " "),
+                                     (0..<4).map { String(format: "%6.2f", er[st * 4 + $0]) }.joined(separator: " "),
+                                     (0..<4).map { String(format: "%4.2f", pi[st * 4 + $0]) }.joined(separator: " ")))
+                    }
+                }
                 let st = alg.lastStatistics!
                 print(String(format: "budget %7d seed %d: iters %5d  λ %.3f  λ' %.3f  agree(λ) %.3f agree(unif) %.3f  G %.3f |gG| %.3f |pen| %.3f  %.1fs  trace %@",
                              budget, s, k, norm(alg.parameters), norm(alg.lowerLevelParameters),

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Issue 5's table: bilevel vs offline/online RM+PPO on `classic`, Bradley-Terry, M = 10.
+
+Runs `rlhf train --algorithm A --queries N --seed S --json` (release build, one run at a time)
+for every (algorithm, reward, budget, seed) cell, appends each result to a CSV (so an
+interrupted run resumes where it stopped), then prints a Markdown table of median [min–max]
+normalized value and the median wall time per run.
+
+Usage (from the package root):
+  swift build -c release --scratch-path .build-bilevel
+  python3 scripts/bilevel_table.py [--csv runs/bilevel_table.csv] [--seeds 5] \
+      [--seeds-1e6 5] [--seeds-rmppo-mlp-1e6 1] [--budgets 10000,100000,1000000]
+
+Rewards: "tabular" = `--reward-hidden ""` (linear on one-hot features), "mlp" = `--reward-hidden 64,64`
+(RM+PPO's default reward network; the bilevel method's own default is tabular, so it is passed
+explicitly for both). Seeds are 1…n.
+"""
+import argparse, csv, json, os, statistics, subprocess, sys, time
+
+ALGORITHMS = ["bilevel", "rm-ppo-offline", "rm-ppo"]
+REWARDS = {"tabular": "", "mlp": "64,64"}
+FIELDS = ["algorithm", "reward", "budget", "seed", "normalized", "wall_seconds", "lower_level_normalized", "reward_agreement"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=".build-bilevel/release/rlhf")
+    ap.add_argument("--csv", default="runs/bilevel_table.csv")
+    ap.add_argument("--budgets", default="10000,100000,1000000")
+    ap.add_argument("--seeds", type=int, default=5, help="seeds per cell below 10^6 queries")
+    ap.add_argument("--seeds-1e6", type=int, default=5, help="seeds per cell at 10^6 queries")
+    ap.add_argument("--seeds-rmppo-mlp-1e6", type=int, default=1, help="seeds for rm-ppo with an MLP reward at 10^6 (≈6 min a run)")
+    ap.add_argument("--algorithms", default=",".join(ALGORITHMS))
+    ap.add_argument("--rewards", default=",".join(REWARDS))
+    ap.add_argument("--table-only", action="store_true")
+    args = ap.parse_args()
+
+    budgets = [int(b) for b in args.budgets.split(",")]
+    os.makedirs(os.path.dirname(args.csv) or ".", exist_ok=True)
+    done = {}
+    if os.path.exists(args.csv):
+        with open(args.csv) as f:
+            for row in csv.DictReader(f):
+                done[(row["algorithm"], row["reward"], int(row["budget"]), int(row["seed"]))] = row
+    new = not os.path.exists(args.csv)
+    out = open(args.csv, "a", newline="")
+    writer = csv.DictWriter(out, fieldnames=FIELDS)
+    if new:
+        writer.writeheader()
+
+    def seeds_for(alg, reward, budget):
+        if budget >= 1_000_000:
+            if alg == "rm-ppo" and reward == "mlp":
+                return args.seeds_rmppo_mlp_1e6
+            return args.seeds_1e6
+        return args.seeds
+
+    cells = [(a, r, b) for b in budgets for r in args.rewards.split(",") for a in args.algorithms.split(",")]
+    if not args.table_only:
+        for alg, reward, budget in cells:
+            for seed in range(1, seeds_for(alg, reward, budget) + 1):
+                key = (alg, reward, budget, seed)
+                if key in done:
+                    continue
+                cmd = [args.binary, "train", "--algorithm", alg, "--queries", str(budget), "--seed", str(seed),
+                       "--reward-hidden", REWARDS[reward], "--json"]
+                start = time.time()
+                res = subprocess.run(cmd, capture_output=True, text=True)
+                if res.returncode != 0:
+                    print("FAILED:", " ".join(cmd), res.stderr[-2000:], file=sys.stderr)
+                    continue
+                d = json.loads(res.stdout)
+                fig = d.get("figures") or {}
+                row = {"algorithm": alg, "reward": reward, "budget": budget, "seed": seed,
+                       "normalized": d["normalized_value"], "wall_seconds": d.get("wall_seconds", time.time() - start),
+                       "lower_level_normalized": fig.get("lower_level_normalized", ""),
+                       "reward_agreement": fig.get("reward_agreement", "")}
+                writer.writerow(row)
+                out.flush()
+                done[key] = row
+                print(f"{alg:15s} {reward:8s} {budget:8d} seed {seed}: {d['normalized_value']:.3f}  {row['wall_seconds']:.1f}s", flush=True)
+
+    # The table: one row per (algorithm, reward), one column per budget.
+    print()
+    print("| algorithm | reward | " + " | ".join(f"{b:.0e} queries" for b in budgets) + " |")
+    print("|---|---|" + "---|" * len(budgets))
+    for reward in args.rewards.split(","):
+        for alg in args.algorithms.split(","):
+            cols = []
+            for b in budgets:
+                rows = [r for k, r in done.items() if k[:3] == (alg, reward, b)]
+                if not rows:
+                    cols.append("–")
+                    continue
+                v = sorted(float(r["normalized"]) for r in rows)
+                w = statistics.median(float(r["wall_seconds"]) for r in rows)
+                cols.append(f"{statistics.median(v):.3f} [{v[0]:.3f}–{v[-1]:.3f}] (n={len(v)}, {w:.1f} s/run)")
+            print(f"| {alg} | {reward} | " + " | ".join(cols) + " |")
+
+
+if __name__ == "__main__":
+    main()
