@@ -7,7 +7,9 @@ import Testing
 /// Optional: BILEVEL_BUDGETS (comma-separated), BILEVEL_SEEDS (count), BILEVEL_SET (k=v,… overrides;
 /// several settings separated by `;` run one after the other, each ending with a median line),
 /// BILEVEL_EXACT=1 (exact mode), BILEVEL_TRUE_REWARD=1 (φ starts at the true expected reward; with
-/// eta≈0 this checks the lower level alone), BILEVEL_VERBOSE=1 (per-iteration statistics).
+/// eta≈0 this checks the lower level alone), BILEVEL_VERBOSE=1 (per-iteration statistics),
+/// BILEVEL_DUMP=1 (seed 0: the learned reward table beside the true expected reward, π_λ, and the
+/// value of λ*(φ) solved exactly for the final φ: whether the reward or the policy is what fails).
 @Suite("Bilevel experiments", .enabled(if: ProcessInfo.processInfo.environment["BILEVEL_EXPERIMENT"] != nil))
 struct BilevelExperiments {
     static func override(_ h: inout BilevelHyperparameters, _ spec: String) {

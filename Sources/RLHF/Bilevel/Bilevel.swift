@@ -7,12 +7,34 @@ import Darwin
 /// Hyperparameters of bilevel online RLHF (spec §5, Algorithm 1), with their defaults.
 ///
 /// Defaults, from runs on `classic` (one-hot features; tabular policy, reward and critic;
-/// Bradley-Terry panel, M = 10). With r_φ fixed at the TRUE expected reward, these lower-level
-/// settings (β' = 2, α = 0.002, the default critic) take π_λ' to ≈ 0.99 normalized value in 100
-/// iterations. With a LEARNED reward the runs measured so far stall at ≈ 0.15 (the policy that
-/// bumps into walls until the horizon): see `BilevelExperiments`. α must stay well below
-/// |step reward| / log|A| (0.014 on classic): a larger entropy bonus makes long episodes — stalling
-/// — optimal. Step sizes are plain gradient-ascent steps (no Adam), as in the paper.
+/// Bradley-Terry panel, M = 10; `BilevelExperiments`, BILEVEL_DUMP prints the learned reward and
+/// the value of λ*(φ)). What decides the defaults is the diagnosis of why the method used to sit
+/// at ≈ 0.15 normalized value (the policy that bumps into a wall until the horizon) at every budget:
+/// - Each level works alone. With r_φ at the true expected reward, the lower level reaches
+///   ≈ 0.99 (exact) / 0.95 (sampled, some seeds stall) in 100 iterations; with the policy frozen at
+///   uniform, the reward fit agrees with the true preferences on ≈ 0.85–0.9 of fresh pairs (as
+///   many as the true expected reward does, 0.857).
+/// - But a reward fitted on FEW pairs makes stalling optimal: the learned r_φ(s, a) cannot see
+///   where an episode ended (the trap's −1 belongs to the cell entered), so on finite data longer
+///   episodes look better (most short ones ended in the trap) and r_φ is positive on the
+///   wall-bump self-loops; λ*(φ) from 1000 uniform pairs is the stall (0.15), from 5000 pairs
+///   0.895. The old lower level (β = β' = 2, clip 5) reached that stall within 1–3 iterations and
+///   saturated the softmax (|λ|∞ ≈ 8–10); the stall policy's own pairs (stay vs slip into the
+///   trap) then confirm "staying is good", and a saturated softmax has no gradient left to leave.
+///   Exact mode fails the same way, so the critic is not the cause; the penalty term is not
+///   either (σ from 0.1 to 10 changes nothing), though it swamps ∇̂_φ G (|pen| 10–30 against
+///   |∇G| ≈ 1) whenever λ and λ' end up on different saturated policies.
+/// - So the policies must move slowly, whatever the (noisy, at first large) scale of r_φ: a small
+///   β, β' with a small clip on the direction's norm bound each inner step by β·clip = 0.005
+///   (normalized gradient steps), so the policy stays stochastic while the data accumulate, and a
+///   larger entropy weight α keeps it from saturating on a transient reward. This lifts the
+///   method off the stall (exact mode: median ≈ 0.5 at 10⁵ queries instead of 0.15; sampled
+///   mode: rising with the budget, median ≈ 0.2 at 10⁵), but it does not reach the goal policy:
+///   the on-policy fit of r_φ(s, a) keeps finding new wall-bump loops with r_φ > 0 (λ*(φ) ≈ 0.2
+///   at 3·10⁵ queries). Larger B, Adam on φ, more replay, σ from 0.1 to 10 did not change that.
+/// α must stay below |step reward| / log|A| (0.014 on classic): a larger entropy bonus makes long
+/// episodes — stalling — optimal under the TRUE reward. Step sizes are plain gradient-ascent
+/// steps (no Adam), as in the paper.
 public struct BilevelHyperparameters: Sendable, Equatable, Codable {
     // MARK: Queries and the upper level
 
@@ -51,12 +73,16 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
 
     /// T: inner actor steps per phase and outer iteration.
     public var innerSteps: Int = 5
-    /// β': step size of λ' ← λ' + β' ∇̂_λ J (tracks λ*).
-    public var lowerStepSize: Double = 2
-    /// β: step size of λ ← λ + β (∇̂_λ J + σ ∇̂_λ G) (tracks λ_σ).
-    public var policyStepSize: Double = 2
-    /// α ≥ 0: weight of the entropy in J (α > 0 makes λ*(φ) unique).
-    public var entropy: Double = 0.002
+    /// β': step size of λ' ← λ' + β' ∇̂_λ J (tracks λ*). With ``gradientClip`` = 1 a step moves
+    /// λ' by at most 0.005 (was 2 with clip 5, i.e. up to 10: the policy saturated on the first,
+    /// noisy rewards; see the type's documentation).
+    public var lowerStepSize: Double = 0.005
+    /// β: step size of λ ← λ + β (∇̂_λ J + σ ∇̂_λ G) (tracks λ_σ). As β', for the same reason.
+    public var policyStepSize: Double = 0.005
+    /// α ≥ 0: weight of the entropy in J (α > 0 makes λ*(φ) unique). 0.01 (was 0.002): keeps the
+    /// slow policies stochastic while r_φ is still wrong; below 0.014 so that the true reward's
+    /// optimum is still the goal.
+    public var entropy: Double = 0.01
     /// N: episodes per sampled ∇̂_λ J (fresh at every inner step).
     public var actorEpisodes: Int = 16
     /// Episodes of each of π_λ and π_λ' per sampled ∇̂_φ J (drawn with common random numbers so
@@ -70,7 +96,9 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
     /// pair is importance-weighted by π_λ(τ0)π_λ(τ1)/(π_old(τ0)π_old(τ1)), clipped to this (nil: no clip).
     public var importanceClip: Double? = 5
     /// Clip the global norm of every ascent direction (λ', λ and φ) to this; nil: no clipping.
-    public var gradientClip: Double? = 5
+    /// 1 (was 5): with β = β' = 0.005 it bounds every policy step by 0.005 whatever the scale of
+    /// the learned reward (the scale of ∇̂_λ J follows r_φ, which is noisy and large early on).
+    public var gradientClip: Double? = 1
     /// The critic (Algorithm 2).
     public var critic: CriticHyperparameters = .init()
     /// Exact mode: ∇_φ G and ∇_λ G are computed exactly by enumerating trajectory pairs when
