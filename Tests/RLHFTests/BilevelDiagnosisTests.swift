@@ -26,7 +26,7 @@ struct BilevelDiagnosisTests {
         old.gradientClip = 5
         old.entropy = 0.002
         let stalled = try Self.run(old, iterations: 30, seed: 3)
-        // Measured: 0.150 after 30 iterations, |λ|∞ ≈ 10 (the stall is ≈ 0.14–0.155).
+        // Measured: 0.150 after 30 iterations, |λ|∞ ≈ 7.7 (the stall is ≈ 0.14–0.155).
         #expect(abs(stalled.value - 0.15) < 0.02 && stalled.maxLogit > 5)
         let fixed = try Self.run(BilevelHyperparameters(), iterations: 400, seed: 3)
         print(String(format: "old steps: normalized %.3f, |λ|∞ %.1f; defaults: normalized %.3f, |λ|∞ %.1f",
