@@ -201,13 +201,20 @@ struct StudyFlags: ParsableArguments {
         func list(_ s: String) -> String { "[" + s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ") + "]" }
         return """
             name: \(name)
-            question: How do \(algorithms ?? "") compare?
+            question: How do \(Self.phrase(algorithms ?? "")) compare?
             environments: \(list(envs))
             links: \(list(links))
             seeds: 5
             budgets: \(list(budgets))
             algorithms: \(list(algorithms ?? ""))
             """ + (evaluations.map { "\nevaluations: \($0)" } ?? "") + settingsYAML()
+    }
+
+    /// "zpg, zbcpg and online-dpo" from "zpg,zbcpg,online-dpo".
+    static func phrase(_ list: String) -> String {
+        let items = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard items.count > 1 else { return items.first ?? "" }
+        return items.dropLast().joined(separator: ", ") + " and " + items.last!
     }
 
     /// `--set` pairs as a `settings:` block, dotted keys nested (`teacher.mistake-rate=0.1`).
