@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
               rlhf train --env cartpole --policy mlp --hidden 16 --queries 2000000
             """)
 
-    @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5, work in progress).")
+    @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; learns slowly on classic, see issue 5).")
     var algorithm: AlgorithmName = .zpg
 
     @Option(name: .long, help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
@@ -136,7 +136,7 @@ struct Train: ParsableCommand {
     @Option(help: "rm-ppo, rm-ppo-offline, ppo-true-reward: environment steps per PPO update.")
     var ppoSteps: Int?
 
-    @Option(help: ArgumentHelp("rm-ppo, rm-ppo-offline: reward network hidden widths (empty: linear; tabular on one-hot features).", valueName: "W1,W2,..."))
+    @Option(help: ArgumentHelp("rm-ppo, rm-ppo-offline, bilevel: reward network hidden widths (empty: linear; tabular on one-hot features). Defaults: 64,64 for rm-ppo, empty for bilevel.", valueName: "W1,W2,..."))
     var rewardHidden: String?
 
     @Option(help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.")

@@ -263,32 +263,6 @@ struct BilevelTests {
 
     // MARK: - The penalty gradient vs the exact hypergradient
 
-    /// π*(φ) by soft backward induction on the layered MDP: π*(a|s) ∝ exp(Q(s,a)/α).
-    static func softOptimalPolicy(_ tab: TabularBilevelModel, rewardTable r: [Double], alpha: Double) -> [Double] {
-        let n = tab.stateCount, m = tab.actionCount, model = tab.model
-        var v = [Double](repeating: 0, count: n)
-        var q = [Double](repeating: 0, count: n * m)
-        for _ in 0..<model.horizon {
-            for k in 0..<(n * m) {
-                var acc = r[k]
-                for j in model.rowStart[k]..<model.rowStart[k + 1] where !model.isTerminal[model.successor[j]] {
-                    acc += tab.discount * model.probability[j] * v[model.successor[j]]
-                }
-                q[k] = acc
-            }
-            for s in 0..<n {
-                let mx = (0..<m).map { q[s * m + $0] / alpha }.max()!
-                v[s] = alpha * (mx + log((0..<m).map { exp(q[s * m + $0] / alpha - mx) }.reduce(0, +)))
-            }
-        }
-        var pi = [Double](repeating: 0, count: n * m)
-        for s in 0..<n {
-            let mx = (0..<m).map { q[s * m + $0] }.max()!
-            let z = (0..<m).map { exp((q[s * m + $0] - mx) / alpha) }.reduce(0, +)
-            for a in 0..<m { pi[s * m + a] = exp((q[s * m + a] - mx) / alpha) / z }
-        }
-        return pi
-    }
 
     @Test("∇Φ_σ approaches the exact hypergradient as σ → 0 (layered MDP, α > 0)")
     func penaltyGradientApproachesHypergradient() throws {
@@ -303,7 +277,7 @@ struct BilevelTests {
             var r = reward
             r.parameters = params
             let table = tab.rewardTable(r)
-            return en.upperObjective(policyTable: Self.softOptimalPolicy(tab, rewardTable: table, alpha: alpha), rewardTable: table)
+            return en.upperObjective(policyTable: tab.softOptimalPolicy(rewardTable: table, alpha: alpha), rewardTable: table)
         }
         let phi0 = reward.parameters, h = 1e-5
         let hyper = (0..<phi0.count).map { (phi(Self.perturbed(phi0, $0, h)) - phi(Self.perturbed(phi0, $0, -h))) / (2 * h) }
@@ -311,7 +285,7 @@ struct BilevelTests {
         let start = [Double](repeating: 0, count: policy.parameterCount)
         let star = tab.solveLowerLevel(policy: policy, from: start, reward: reward, entropy: alpha, stepSize: 2, tolerance: 1e-11)
         let piStar = tab.policyTable(policy, parameters: star.parameters)
-        let piSoft = Self.softOptimalPolicy(tab, rewardTable: tab.rewardTable(reward), alpha: alpha)
+        let piSoft = tab.softOptimalPolicy(rewardTable: tab.rewardTable(reward), alpha: alpha)
         #expect(Self.maxAbsDiff(Array(piStar[0..<6]), Array(piSoft[0..<6])) < 1e-9)  // the non-terminal states
         let jStar = tab.rewardJGradient(policy: policy, parameters: star.parameters, reward: reward)
         var rows: [String] = []

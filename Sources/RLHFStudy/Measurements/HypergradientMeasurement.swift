@@ -83,7 +83,7 @@ public enum HypergradientMeasurement {
             var r = reward
             r.parameters = params
             let table = tab.rewardTable(r)
-            return en.upperObjective(policyTable: softOptimalPolicy(tab, rewardTable: table, alpha: alpha), rewardTable: table)
+            return en.upperObjective(policyTable: tab.softOptimalPolicy(rewardTable: table, alpha: alpha), rewardTable: table)
         }
         let phi0 = reward.parameters, h = 1e-5
         let exact = (0..<phi0.count).map { i -> Double in
@@ -111,33 +111,6 @@ public enum HypergradientMeasurement {
         return rows
     }
 
-    /// π*(φ) by soft backward induction: π*(a|s) ∝ exp(Q(s,a)/α), Q the soft finite-horizon
-    /// action value (exact on MDPs where each state occurs at one time step).
-    static func softOptimalPolicy(_ tab: TabularBilevelModel, rewardTable r: [Double], alpha: Double) -> [Double] {
-        let n = tab.stateCount, m = tab.actionCount, model = tab.model
-        var v = [Double](repeating: 0, count: n)
-        var q = [Double](repeating: 0, count: n * m)
-        for _ in 0..<model.horizon {
-            for k in 0..<(n * m) {
-                var acc = r[k]
-                for j in model.rowStart[k]..<model.rowStart[k + 1] where !model.isTerminal[model.successor[j]] {
-                    acc += tab.discount * model.probability[j] * v[model.successor[j]]
-                }
-                q[k] = acc
-            }
-            for s in 0..<n {
-                let mx = (0..<m).map { q[s * m + $0] / alpha }.max()!
-                v[s] = alpha * (mx + log((0..<m).map { exp(q[s * m + $0] / alpha - mx) }.reduce(0, +)))
-            }
-        }
-        var pi = [Double](repeating: 0, count: n * m)
-        for s in 0..<n {
-            let mx = (0..<m).map { q[s * m + $0] }.max()!
-            let z = (0..<m).map { exp((q[s * m + $0] - mx) / alpha) }.reduce(0, +)
-            for a in 0..<m { pi[s * m + a] = exp((q[s * m + a] - mx) / alpha) / z }
-        }
-        return pi
-    }
 }
 
 /// Small vector helpers of the measurement studies.
