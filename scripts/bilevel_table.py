@@ -7,7 +7,7 @@ interrupted run resumes where it stopped), then prints a Markdown table of media
 normalized value and the median wall time per run.
 
 Usage (from the package root):
-  swift build -c release --scratch-path .build-bilevel
+  swift build -c release
   python3 scripts/bilevel_table.py [--csv runs/bilevel_table.csv] [--seeds 5] \
       [--seeds-1e6 5] [--seeds-rmppo-mlp-1e6 1] [--budgets 10000,100000,1000000]
 
@@ -24,7 +24,7 @@ FIELDS = ["algorithm", "reward", "budget", "seed", "normalized", "wall_seconds",
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=".build-bilevel/release/rlhf")
+    ap.add_argument("--binary", default=".build/release/rlhf")
     ap.add_argument("--csv", default="runs/bilevel_table.csv")
     ap.add_argument("--budgets", default="10000,100000,1000000")
     ap.add_argument("--seeds", type=int, default=5, help="seeds per cell below 10^6 queries")
