@@ -35,4 +35,30 @@ extension TabularBilevelModel {
         }
         return pi
     }
+
+    /// The exact hypergradient ∇Φ(φ) of Φ(φ) = G(φ, π*(φ)), π* the soft-optimal policy of
+    /// ``softOptimalPolicy(rewardTable:alpha:)``, by central differences of step `h` in every
+    /// reward parameter: the reference the penalty gradient ∇Φ_σ is checked against.
+    ///
+    /// - Parameters:
+    ///   - reward: the reward network r_φ (its parameters are φ).
+    ///   - enumeration: the exact upper objective G over all trajectory pairs.
+    ///   - alpha: the entropy weight α > 0 of the lower level.
+    ///   - h: the difference step.
+    public func hypergradientByFiniteDifferences(reward: MLP, enumeration: TrajectoryEnumeration, alpha: Double,
+                                                 step h: Double = 1e-5) -> [Double] {
+        func phi(_ params: [Double]) -> Double {
+            var r = reward
+            r.parameters = params
+            let table = rewardTable(r)
+            return enumeration.upperObjective(policyTable: softOptimalPolicy(rewardTable: table, alpha: alpha), rewardTable: table)
+        }
+        let phi0 = reward.parameters
+        return (0..<phi0.count).map { i in
+            var plus = phi0, minus = phi0
+            plus[i] += h
+            minus[i] -= h
+            return (phi(plus) - phi(minus)) / (2 * h)
+        }
+    }
 }

@@ -79,19 +79,7 @@ public enum HypergradientMeasurement {
         let alpha = entropy
 
         // ∇Φ by central differences of Φ(φ) = G(φ, π*(φ)), π* by soft backward induction.
-        func phi(_ params: [Double]) -> Double {
-            var r = reward
-            r.parameters = params
-            let table = tab.rewardTable(r)
-            return en.upperObjective(policyTable: tab.softOptimalPolicy(rewardTable: table, alpha: alpha), rewardTable: table)
-        }
-        let phi0 = reward.parameters, h = 1e-5
-        let exact = (0..<phi0.count).map { i -> Double in
-            var plus = phi0, minus = phi0
-            plus[i] += h
-            minus[i] -= h
-            return (phi(plus) - phi(minus)) / (2 * h)
-        }
+        let exact = tab.hypergradientByFiniteDifferences(reward: reward, enumeration: en, alpha: alpha)
         // λ* and λ_σ by exact gradient ascent (λ_σ warm-started from λ*).
         let start = [Double](repeating: 0, count: policy.parameterCount)
         let star = tab.solveLowerLevel(policy: policy, from: start, reward: reward, entropy: alpha, stepSize: 2, tolerance: 1e-11)
