@@ -39,9 +39,9 @@ extension Study {
         }
         let stem = file.split(separator: "/").last.map { String($0.split(separator: ".").first ?? $0) } ?? "study"
         let name = try value("name")?.0.string("name") ?? stem
-        let questionText = try value("question")?.0.string("question") ?? "How do the variants compare?"
+        let questionText = try value("question")?.0.string("question")
         var study = Study(name: name, title: try value("title")?.0.string("title") ?? name,
-                          question: StudyQuestion(question: questionText))
+                          question: StudyQuestion(question: questionText ?? "How do the variants compare?"))
 
         if let (k, _) = value("kind") {
             let s = try k.string("kind")
@@ -51,6 +51,8 @@ extension Study {
             study.kind = kind
         }
         study.question.answer = study.kind == .training ? .best : .trend
+        // A measurement study without a question of its own asks its measurement's.
+        if questionText == nil, let m = StudyRunner.measurement(study.kind) { study.question = m.question }
         if let (a, _) = value("answer") { study.question.answer = try parseAnswer(a) }
         if let (w, _) = value("workers") { study.workers = try w.integer("workers", minimum: 1) }
         if let (q, _) = value("quick") { study.quick = try parseBool(q, key: "quick") }

@@ -39,8 +39,8 @@ extension StudyRunner {
             let f = FinishedMeasurement(kind: study.kind.rawValue, seeds: study.seeds, quick: study.quick, rows: rows)
             try RunOutput.write(JSONEncoder().encode(f), to: saved)
         }
-        var question = m.question
-        if study.question.question != "How do the variants compare?" { question.question = study.question.question }
+        // The measurement's answer rule, with the study's question (its measurement's unless the file gives one).
+        let question = StudyQuestion(question: study.question.question, answer: m.question.answer)
         try RunOutput.write(Data(StudyReport.csv(rows).utf8), to: directory + "/results.csv")
         try RunOutput.write(Data(StudyReport.measurement(title: study.title, question: question, rows: rows, notes: study.notes).utf8),
                             to: directory + "/report.md")

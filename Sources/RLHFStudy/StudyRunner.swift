@@ -69,7 +69,8 @@ public struct StudyRunner: Sendable {
 
     /// The output folder.
     public var directory: String
-    /// Parallel workers (runs at once). Each run itself uses one thread.
+    /// Parallel workers (runs at once). Each run uses one thread unless its settings give it more
+    /// (`threads`, as in the `block-size` study).
     public var workers: Int
     /// Called after every finished run and about once a second otherwise.
     public var onProgress: @Sendable (Progress) -> Void = { _ in }
