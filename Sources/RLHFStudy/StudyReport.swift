@@ -130,9 +130,7 @@ public enum StudyReport {
         var estimates: [[Bootstrap.Estimate?]] = []
         for v in variants {
             estimates.append(budgets.map { b in
-                let finals = data.finals(panel, v, b)
-                return finals.isEmpty ? nil : Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
-                                                               seed: stableSeed(panel.label, v, String(b)))
+                finalEstimate(data, panel, v, b)
             })
         }
         let bestPerColumn = budgets.indices.map { j -> Double in
@@ -204,19 +202,29 @@ public enum StudyReport {
 
     /// `.best`: per panel, the variant with the highest median final value at the panel's
     /// largest budget, and whether its interval lies above the runner-up's.
+    /// The median final normalized value of `variant` at `budget` in `panel` with its bootstrap
+    /// interval (seeded by panel, variant and budget, so every table and answer agrees), or nil
+    /// when no run of it finished.
+    static func finalEstimate(_ data: TrainingData, _ panel: Panel, _ variant: String, _ budget: Int) -> Bootstrap.Estimate? {
+        let finals = data.finals(panel, variant, budget)
+        guard !finals.isEmpty else { return nil }
+        return Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
+                                seed: stableSeed(panel.label, variant, String(budget)))
+    }
+
+    /// The variants with finished runs at `budget` in `panel`, highest median first.
+    static func ranked(_ data: TrainingData, _ panel: Panel, _ budget: Int) -> [(String, Bootstrap.Estimate)] {
+        data.variants.compactMap { v in finalEstimate(data, panel, v, budget).map { (v, $0) } }
+            .sorted { $0.1.point > $1.1.point }
+    }
+
     static func bestAnswer(_ data: TrainingData) -> String {
         if data.panels.count > 3 { return bestAnswerSummary(data) }
         var clauses: [String] = []
         var seedCounts: Set<Int> = []
         for panel in data.panels {
             guard let budget = data.budgets(in: panel).last else { continue }
-            var ranked: [(String, Bootstrap.Estimate)] = data.variants.compactMap { v in
-                let finals = data.finals(panel, v, budget)
-                guard !finals.isEmpty else { return nil }
-                return (v, Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
-                                            seed: stableSeed(panel.label, v, String(budget))))
-            }
-            ranked.sort { $0.1.point > $1.1.point }
+            let ranked = self.ranked(data, panel, budget)
             guard let best = ranked.first else { continue }
             seedCounts.insert(best.1.count)
             var clause = panel.phrase.isEmpty ? "" : panel.phrase + ", "
@@ -247,12 +255,7 @@ public enum StudyReport {
         var panels = 0
         for panel in data.panels {
             guard let budget = data.budgets(in: panel).last else { continue }
-            let ranked = data.variants.compactMap { v -> (String, Bootstrap.Estimate)? in
-                let finals = data.finals(panel, v, budget)
-                guard !finals.isEmpty else { return nil }
-                return (v, Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
-                                            seed: stableSeed(panel.label, v, String(budget))))
-            }.sorted { $0.1.point > $1.1.point }
+            let ranked = self.ranked(data, panel, budget)
             guard let best = ranked.first else { continue }
             panels += 1
             budgets.insert(budget)
@@ -288,11 +291,8 @@ public enum StudyReport {
                 var first: (Int, Bootstrap.Estimate)?
                 var largest = 0
                 for budget in data.budgets(in: panel) {
-                    let finals = data.finals(panel, v, budget)
-                    guard !finals.isEmpty else { continue }
+                    guard let e = finalEstimate(data, panel, v, budget) else { continue }
                     largest = budget
-                    let e = Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
-                                             seed: stableSeed(panel.label, v, String(budget)))
                     seedCounts.insert(e.count)
                     if first == nil && e.point >= threshold { first = (budget, e) }
                     if best == nil || e.point > best!.1.point { best = (budget, e) }
@@ -348,10 +348,7 @@ public enum StudyReport {
             for budget in data.budgets(in: panel) {
                 func best(_ group: [String]) -> (String, Bootstrap.Estimate)? {
                     data.variants.filter { inGroup(group, variant: $0, data: data) }.compactMap { v -> (String, Bootstrap.Estimate)? in
-                        let finals = data.finals(panel, v, budget)
-                        guard !finals.isEmpty else { return nil }
-                        return (v, Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
-                                                    seed: stableSeed(panel.label, v, String(budget))))
+                        finalEstimate(data, panel, v, budget).map { (v, $0) }
                     }.max { $0.1.point < $1.1.point }
                 }
                 let a = best(groupA), b = best(groupB)
@@ -479,10 +476,9 @@ public enum StudyReport {
             }
         }
         guard differs else { return nil }
-        return smaller.map { b in
+        return smaller.compactMap { b in
+            guard let e = finalEstimate(data, panel, variant, b) else { return nil }
             let finals = data.finals(panel, variant, b)
-            let e = Bootstrap.median(finals.map(\.normalizedValue), resamples: resamples,
-                                     seed: stableSeed(panel.label, variant, String(b)))
             let x = Bootstrap.median(of: finals.map { Double($0.queries) })
             return SVGPlot.Point(x: x > 0 ? x : Double(b), y: e.point, lower: e.lower, upper: e.upper)
         }
