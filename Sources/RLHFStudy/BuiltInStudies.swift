@@ -115,6 +115,13 @@ public enum BuiltInStudies {
             kind: hypergradient
             seeds: 3
             """),
+        Entry(name: "fixed-point", summary: "Is the optimal policy a fixed point of on-policy reward learning on classic?", yaml: """
+            name: fixed-point
+            title: Fixed points of on-policy reward learning
+            question: Is the optimal policy a fixed point of on-policy reward learning on classic, and where does the loop go from the uniform policy?
+            kind: fixed-point
+            seeds: 3
+            """),
         Entry(name: "sigma", summary: "σ sensitivity of the bilevel method (Algorithm 1) on classic", yaml: """
             name: sigma
             title: σ sensitivity of the bilevel method

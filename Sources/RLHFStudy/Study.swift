@@ -16,6 +16,8 @@ public struct Study: Sendable {
         case hypergradient
         /// ZPG's estimator against the exact smoothed gradient (spec §7).
         case gradient
+        /// On-policy reward learning iterated to its fixed points on `classic` (where Φ sends the bilevel method).
+        case fixedPoint = "fixed-point"
     }
 
     /// One value of an axis of the grid: a label and the settings it applies.

@@ -9,6 +9,7 @@ extension StudyRunner {
         case .critic: return (CriticMeasurement.question, { CriticMeasurement.run(seeds: $0, quick: $1, threads: $2) }, true)
         case .hypergradient: return (HypergradientMeasurement.question, { HypergradientMeasurement.run(seeds: $0, quick: $1, threads: $2) }, true)
         case .gradient: return (GradientMeasurement.question, { GradientMeasurement.run(seeds: $0, quick: $1, threads: $2) }, true)
+        case .fixedPoint: return (FixedPointMeasurement.question, { FixedPointMeasurement.run(seeds: $0, quick: $1, threads: $2) }, false)
         }
     }
 
@@ -20,7 +21,7 @@ extension StudyRunner {
         var rows: [MeasurementRow]
     }
 
-    /// Runs a measurement study (`critic`, `hypergradient`, `gradient`) and writes
+    /// Runs a measurement study (`critic`, `hypergradient`, `gradient`, `fixed-point`) and writes
     /// `results.csv`, `report.md` and `measurements.svg`; returns the report's path. A finished
     /// measurement with the same settings is not recomputed. The numbers do not depend on
     /// ``workers`` (each measurement seeds its work items itself).

@@ -126,3 +126,69 @@ struct BilevelExperiments {
         }
     }
 }
+
+/// Where the bilevel objective Φ(φ) = G(φ, λ*(φ)) is high on `classic` (release; enabled by
+/// BILEVEL_OBJECTIVE): the fixed-point iteration "fit r_φ to pairs from π (many pairs, to
+/// convergence), then π ← λ*(φ)" from the uniform policy and from the optimal one, printing the
+/// true normalized value of π, the held-out log-likelihood G(φ, π) and the value of λ*(φ).
+@Suite("Bilevel objective landscape", .enabled(if: ProcessInfo.processInfo.environment["BILEVEL_OBJECTIVE"] != nil))
+struct BilevelObjectiveLandscape {
+    @Test func fixedPoints() throws {
+        let envVars = ProcessInfo.processInfo.environment
+        let pairsPerFit = Int(envVars["BILEVEL_OBJECTIVE_PAIRS"] ?? "5000") ?? 5000
+        let alpha = Double(envVars["BILEVEL_OBJECTIVE_ALPHA"] ?? "0.01") ?? 0.01
+        var env = try GridWorld(preset: GridWorldPreset.named("classic")!)
+        env.featureMode = .oneHot
+        let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
+        let tab = TabularBilevelModel.of(env)!
+        var rng = Xoshiro256(seed: 5)
+        let policy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: 4, using: &rng)
+        let uniform = env.model.value(policy: env.model.uniformPolicy), best = env.model.optimalValue
+        func norm(_ theta: [Double]) -> Double {
+            (env.model.value(policy: tab.policyTable(policy, parameters: theta)) - uniform) / (best - uniform)
+        }
+        func pairs(_ theta: [Double], _ n: Int, stream: UInt64) throws -> [FeaturizedPair] {
+            let family = NeuralFamily(env: env, policy: policy)
+            var a0 = theta.withUnsafeBufferPointer { family.makeActor($0) }
+            var a1 = theta.withUnsafeBufferPointer { family.makeActor($0) }
+            var data = PreferenceDataset<GridWorld.State>()
+            var ledger = try QueryLedger(budget: n * panel.queriesPerPair)
+            try data.collect(n, env: env, actor0: &a0, actor1: &a1, panel: panel, ledger: &ledger, seed: 11, stream: stream)
+            return data.pairs.map { FeaturizedPair($0, env: env) }
+        }
+        func fit(_ train: [FeaturizedPair], seed: UInt64) -> RewardModel {
+            var h = RewardModelHyperparameters()
+            h.hidden = []; h.learningRate = 0.02; h.epochs = 40; h.validationFraction = 0; h.discount = env.discount
+            var r = Xoshiro256(seed: seed)
+            var model = RewardModel(featureCount: env.featureCount, actionCount: 4, hyper: h, using: &r)
+            model.network.initialize(zeroLastLayer: true, using: &r)
+            model.fit(train, seed: seed)
+            return model
+        }
+        func lowerLevel(_ reward: MLP, from theta: [Double]) -> [Double] {
+            tab.solveLowerLevel(policy: policy, from: theta, reward: reward, entropy: alpha, stepSize: 1,
+                                tolerance: 1e-6, maxIterations: 20_000).parameters
+        }
+        var trueReward = fit([], seed: 1).network
+        var phi = trueReward.parameters
+        for i in 0..<phi.count { phi[i] = 0 }
+        for (k, v) in env.model.expectedReward.enumerated() { phi[k] = v }
+        trueReward.parameters = phi
+        let optimal = lowerLevel(trueReward, from: [Double](repeating: 0, count: policy.network.parameterCount))
+        let zero = [Double](repeating: 0, count: optimal.count)
+        for (name, start) in [("uniform", zero), ("optimal", optimal)] {
+            var theta = start
+            for round in 0..<6 {
+                let train = try pairs(theta, pairsPerFit, stream: UInt64(100 + round))
+                let test = try pairs(theta, 2000, stream: UInt64(200 + round))
+                let model = fit(train, seed: UInt64(round + 1))
+                let g = BilevelGradients.rewardG(reward: model.network, pairs: test, discount: env.discount).logLikelihood
+                let gTrue = BilevelGradients.rewardG(reward: trueReward, pairs: test, discount: env.discount).logLikelihood
+                let next = lowerLevel(model.network, from: theta)
+                print(String(format: "OBJECTIVE from %@ round %d: V(π) %.3f  G(φ_fit, π) %.4f  G(r_true, π) %.4f  V(λ*(φ_fit)) %.3f  agree %.3f",
+                             name, round, norm(theta), g, gTrue, norm(next), model.assess(test).accuracy))
+                theta = next
+            }
+        }
+    }
+}

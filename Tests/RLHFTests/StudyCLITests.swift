@@ -7,7 +7,7 @@ struct StudyCLITests {
     func listsBuiltIns() throws {
         let r = try CLI.run(["study", "--list"])
         #expect(r.status == 0, "\(r.stderr)")
-        for name in ["sample-efficiency", "block-size", "trimming", "noise", "dimension", "critic", "hypergradient", "sigma", "min-queries", "gradient"] {
+        for name in ["sample-efficiency", "block-size", "trimming", "noise", "dimension", "critic", "hypergradient", "sigma", "min-queries", "gradient", "fixed-point"] {
             #expect(r.stdout.contains(name), "\(name)")
         }
     }
