@@ -65,7 +65,7 @@ enum ConfigurationOverrides {
             let data = try JSONSerialization.data(withJSONObject: object)
             config = try JSONDecoder().decode(TrainConfiguration.self, from: data)
         } catch let e as DecodingError {
-            throw StudyError(describe(e), key: name, at: value.location)
+            throw StudyError(describe(e), key: codingName(e, path: path) ?? name, at: value.location)
         } catch {
             throw StudyError("invalid value (\(error))", key: name, at: value.location)
         }
@@ -295,6 +295,21 @@ enum ConfigurationOverrides {
         case .keyNotFound(let k, _): return "missing setting '\(kebab(k.stringValue))'"
         @unknown default: return "invalid value"
         }
+    }
+
+    /// The dotted name of the nested setting a decoding error is about (`bilevel.lower-step-size`),
+    /// `path`-prefixed; nil when the error has no coding path.
+    static func codingName(_ e: DecodingError, path: String) -> String? {
+        let context: DecodingError.Context
+        switch e {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
+        case .keyNotFound(_, let c): context = c
+        @unknown default: return nil
+        }
+        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? kebab($0.stringValue) }
+        guard !keys.isEmpty else { return nil }
+        let dotted = keys.reduce("") { acc, k in k.hasPrefix("[") || acc.isEmpty ? acc + k : acc + "." + k }
+        return path.isEmpty ? dotted : path + "." + dotted
     }
 
     static func simple(_ type: Any.Type) -> String {

@@ -219,26 +219,6 @@ struct StudyFlags: ParsableArguments {
 
     /// `--set` pairs as a `settings:` block, dotted keys nested (`teacher.mistake-rate=0.1`).
     func settingsYAML() -> String {
-        guard !set.isEmpty else { return "" }
-        // An ordered tree of keys; leaves hold the values as written.
-        final class Node { var keys: [String] = []; var children: [String: Node] = [:]; var value: String? }
-        let root = Node()
-        for pair in set {
-            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            var node = root
-            for key in parts[0].split(separator: ".").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                if node.children[key] == nil { node.children[key] = Node(); node.keys.append(key) }
-                node = node.children[key]!
-            }
-            node.value = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
-        }
-        func render(_ n: Node, indent: String) -> String {
-            n.keys.map { k in
-                let c = n.children[k]!
-                if c.keys.isEmpty { return "\(indent)\(k): \(c.value ?? "")" }
-                return "\(indent)\(k):\n" + render(c, indent: indent + "  ")
-            }.joined(separator: "\n")
-        }
-        return "\nsettings:\n" + render(root, indent: "  ")
+        set.isEmpty ? "" : "\nsettings:\n" + CommandLineSettings.yaml(set, indent: "  ")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RLHF
+import RLHFStudy
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -142,7 +143,7 @@ struct Train: ParsableCommand {
     @Option(help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.")
     var rewardEpochs: Int?
 
-    @Option(help: "bilevel: penalty σ (fixed unless --sigma-decay > 0).")
+    @Option(help: "bilevel: penalty σ (fixed unless --set bilevel.sigma-decay=p with p > 0).")
     var sigma: Double?
 
     @Option(help: "bilevel: pairs B queried per outer iteration (B·M queries).")
@@ -150,6 +151,11 @@ struct Train: ParsableCommand {
 
     @Flag(help: "bilevel: exact mode (exact Q and exact J-gradients; tabular environments only).")
     var exact = false
+
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Any other setting, as a study file's 'settings' map takes it (repeatable; dots for nested settings; applied after the options above): --set bilevel.lower-step-size=0.01 --set bilevel.reward-steps-per-iteration=10 --set teacher.mistake-rate=0.1. An unknown key lists the known ones.",
+        valueName: "KEY=VALUE"))
+    var set: [String] = []
 
     @Option(help: "Directory for metrics.csv, summary.json and checkpoint.json.")
     var out: String?
@@ -238,6 +244,11 @@ struct Train: ParsableCommand {
         if let v = sigma { c.bilevel.sigma = v }
         if let v = bilevelPairs { c.bilevel.pairsPerIteration = v }
         c.bilevelExact = exact
+        do {
+            try CommandLineSettings.apply(set, to: &c)
+        } catch let e as StudyError {
+            throw ValidationError("--set: \(e)")
+        }
         try c.validate()
         return c
     }

@@ -110,6 +110,23 @@ struct CLITests {
         }
     }
 
+    @Test("train --set reaches any nested setting, and the summary's configuration shows it")
+    func trainSet() throws {
+        let r = try CLI.run(["train", "--algorithm", "bilevel", "--queries", "300", "--sigma", "2", "--json",
+                             "--set", "bilevel.lower-step-size=0.02", "--set", "bilevel.sigma-decay=0.5",
+                             "--set", "bilevel.critic.refreshes=3", "--set", "evaluators=5"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let config = try #require(object["configuration"] as? [String: Any])
+        let bilevel = try #require(config["bilevel"] as? [String: Any])
+        #expect(bilevel["lower_step_size"] as? Double == 0.02)
+        #expect(bilevel["sigma_decay"] as? Double == 0.5)
+        #expect(bilevel["sigma"] as? Double == 2, "--set keeps what the options set")
+        #expect((bilevel["critic"] as? [String: Any])?["refreshes"] as? Int == 3)
+        #expect(config["evaluators"] as? Int == 5)
+        #expect(object["queries_used"] as? Int == 300)
+    }
+
     @Test("a baseline refuses to resume from parameters alone")
     func baselineResume() throws {
         let dir = CLI.temporaryDirectory()
@@ -151,6 +168,10 @@ struct CLITests {
         (["train", "--algorithm", "bilevel", "--sigma", "-1"], "sigma"),
         (["train", "--algorithm", "bilevel", "--env", "cartpole", "--policy", "mlp", "--exact"], "exact"),
         (["train", "--algorithm", "online-dpo", "--queries", "500", "--pairs-per-round", "100"], "query budget 500"),
+        (["train", "--algorithm", "bilevel", "--set", "bilevel.betaa=1"], "'bilevel.betaa': unknown setting; known: actor-episodes"),
+        (["train", "--algorithm", "bilevel", "--set", "bilevel.lower-step-size=abc"], "'bilevel.lower-step-size': wrong type of value (expected a number)"),
+        (["train", "--algorithm", "bilevel", "--set", "bilevel.lower-step-size=-1"], "β'"),
+        (["train", "--set", "sigma"], "expected KEY=VALUE"),
     ])
     func badInput(arguments: [String], fragment: String) throws {
         let r = try CLI.run(arguments)
