@@ -11,13 +11,17 @@ Usage (from the package root):
   python3 scripts/bilevel_table.py [--csv runs/bilevel_table.csv] [--seeds 5] \
       [--seeds-1e6 5] [--seeds-rmppo-mlp-1e6 1] [--budgets 10000,100000,1000000]
 
+Rows: bilevel (its defaults, σ = 10), bilevel-sigma1 (σ = 1, the former default), rm-ppo-offline, rm-ppo.
 Rewards: "tabular" = `--reward-hidden ""` (linear on one-hot features), "mlp" = `--reward-hidden 64,64`
 (RM+PPO's default reward network; the bilevel method's own default is tabular, so it is passed
 explicitly for both). Seeds are 1…n.
 """
 import argparse, csv, json, os, statistics, subprocess, sys, time
 
-ALGORITHMS = ["bilevel", "rm-ppo-offline", "rm-ppo"]
+ALGORITHMS = ["bilevel", "bilevel-sigma1", "rm-ppo-offline", "rm-ppo"]
+# Table rows that are an algorithm with extra options: "bilevel-sigma1" is the bilevel method with
+# its former default σ = 1 (the default is now σ = 10).
+VARIANTS = {"bilevel-sigma1": ["--algorithm", "bilevel", "--sigma", "1"]}
 REWARDS = {"tabular": "", "mlp": "64,64"}
 FIELDS = ["algorithm", "reward", "budget", "seed", "normalized", "wall_seconds", "lower_level_normalized", "reward_agreement"]
 
@@ -62,8 +66,8 @@ def main():
                 key = (alg, reward, budget, seed)
                 if key in done:
                     continue
-                cmd = [args.binary, "train", "--algorithm", alg, "--queries", str(budget), "--seed", str(seed),
-                       "--reward-hidden", REWARDS[reward], "--json"]
+                cmd = [args.binary, "train"] + VARIANTS.get(alg, ["--algorithm", alg]) + [
+                       "--queries", str(budget), "--seed", str(seed), "--reward-hidden", REWARDS[reward], "--json"]
                 start = time.time()
                 res = subprocess.run(cmd, capture_output=True, text=True)
                 if res.returncode != 0:

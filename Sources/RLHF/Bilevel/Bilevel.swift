@@ -31,7 +31,10 @@ import Darwin
 ///   method off the stall (exact mode: median ≈ 0.5 at 10⁵ queries instead of 0.15; sampled
 ///   mode: rising with the budget, median ≈ 0.2 at 10⁵), but it does not reach the goal policy:
 ///   the on-policy fit of r_φ(s, a) keeps finding new wall-bump loops with r_φ > 0 (λ*(φ) ≈ 0.2
-///   at 3·10⁵ queries). Larger B, Adam on φ, more replay, σ from 0.1 to 10 did not change that.
+///   at 3·10⁵ queries). Larger B, Adam on φ and more replay did not change that. Why: the
+///   `fixed-point` study shows that on `classic` even the exactly solved loop "fit r_φ on the
+///   current policy's pairs, move to λ*(φ)" leaves the optimal policy for a stall (0.92 → 0.11).
+///   What does help is a larger σ (see ``sigma``, now 10): no stalls in 5 seeds at 10⁵ queries.
 /// α must stay below |step reward| / log|A| (0.014 on classic): a larger entropy bonus makes long
 /// episodes — stalling — optimal under the TRUE reward. Step sizes are plain gradient-ascent
 /// steps (no Adam), as in the paper.
@@ -63,7 +66,20 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
     // MARK: The penalty
 
     /// σ₀, the penalty parameter of Φ_σ (smaller: closer to the bilevel problem, noisier φ-steps).
-    public var sigma: Double = 1
+    ///
+    /// 10 (was 1), from `classic`, Bradley-Terry, M = 10, 5 seeds each (`BilevelExperiments`):
+    /// at 10⁵ queries σ = 10 gives 0.34 [0.33–0.36] and never stalls, σ = 1 gives 0.23 with two
+    /// seeds in five on the wall-bumping stall (0.15); at 10⁶ σ = 1 stalls on three seeds in five
+    /// (median 0.15). Why a larger σ helps here: the bilevel objective itself has its optima on
+    /// stalls on `classic` (the `fixed-point` study: a reward fitted on the current policy's pairs
+    /// makes standing still optimal, even when that policy is the optimal one), and σ → 0 follows
+    /// it there; with σ = 10, λ's steps weigh ∇_λ G — which favours policies whose pairs the reward
+    /// can tell apart, i.e. that keep visiting the trap and the goal — and its data keep teaching
+    /// r_φ what the goal is worth (λ' then reaches ≈ 0.75 at 10⁶). The cost: the deployed λ
+    /// optimizes J + σG, not J, and plateaus near 0.4; and at 10⁴ queries σ = 1 is ahead
+    /// (0.09 against 0.03, both near the start). The hypergradient study's smaller σ are for the
+    /// exactness of ∇Φ_σ, not for training.
+    public var sigma: Double = 10
     /// p of the schedule σ_k = max(σ₀ / (1 + k)^p, σ_min); 0 keeps σ fixed.
     public var sigmaDecay: Double = 0
     /// σ_min, the floor of the schedule.
