@@ -9,7 +9,8 @@ import RLHF
 ///   last and atomically: its presence is what "finished" means, so a study stopped at any moment
 ///   and started again recomputes only the runs that had not finished. `runs/<id>/metrics.csv`
 ///   and `summary.json` are the same files `rlhf train --out` writes;
-/// - `results.csv`, `report.md`, `normalized_vs_queries.svg`: rebuilt from all finished runs.
+/// - `results.csv`, `report.md`, `normalized_vs_queries.svg`: rebuilt from all finished runs;
+/// - `.lock`: locked (`flock`) while a study runs into the folder; a second one is refused.
 ///
 /// Runs are independent and seeded by their configuration, so the numbers do not depend on the
 /// number of workers or the order in which runs finish.
@@ -120,8 +121,12 @@ public struct StudyRunner: Sendable {
     // MARK: - Running
 
     /// Runs every unfinished run of the plan, then writes `results.csv`, the report and the plot.
+    ///
+    /// - Throws: ``StudyError`` if another process is running a study into the same folder.
     public func run(_ plan: StudyPlan, source: String?) throws -> Outcome {
         try RunOutput.prepare(directory: directory + "/runs")
+        let lock = try FolderLock(directory: directory)
+        defer { lock.release() }
         if let source { try RunOutput.write(Data(source.utf8), to: directory + "/study.yaml") }
         let cells = plan.cells
         var finished = [FinishedRun?](repeating: nil, count: cells.count)

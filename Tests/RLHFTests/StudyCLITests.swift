@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Testing
 
@@ -48,6 +51,25 @@ struct StudyCLITests {
         #expect(again.status == 0)
         #expect(again.stderr.contains("0 run(s) computed, 4 already finished"), "\(again.stderr)")
         #expect(try String(contentsOfFile: dir + "/s/results.csv", encoding: .utf8) == csv)
+    }
+
+    @Test("a study into a folder another process is running into is refused; the lock goes with its holder")
+    func lockedFolderIsRefused() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/s", withIntermediateDirectories: true)
+        // Hold the folder's lock as a running study would.
+        let fd = open(dir + "/s/.lock", O_RDWR | O_CREAT, 0o644)
+        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let args = ["study", "--algorithms", "zpg", "--budgets", "800", "--seeds", "1", "--out", dir + "/s", "--quiet"]
+        let refused = try CLI.run(args)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("another rlhf study is running into"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/s/results.csv"))
+        close(fd)  // the holder ends: the next study runs
+        let r = try CLI.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/s/results.csv"))
     }
 
     @Test("--set and --evaluations reach every run of a flags study; --show prints its YAML")
