@@ -20,6 +20,7 @@ extension AlgorithmName: ExpressibleByArgument {}
 extension ZBCPGHyperparameters.BlockMode: ExpressibleByArgument {}
 extension PolicyKind: ExpressibleByArgument {}
 extension DPOReference: ExpressibleByArgument {}
+extension BilevelDeployment: ExpressibleByArgument {}
 extension GridWorld.FeatureMode: ExpressibleByArgument {}
 
 /// Prints to standard error.

@@ -152,6 +152,9 @@ struct Train: ParsableCommand {
     @Flag(help: "bilevel: exact mode (exact Q and exact J-gradients; tabular environments only).")
     var exact = false
 
+    @Option(help: "bilevel: the run's policy: penalty (π_λ, which generates the queried pairs; the default) or lower-level (π_λ', which tracks the optimum of the learned reward). The other one's value goes to the summary's figures.")
+    var bilevelDeploy: BilevelDeployment?
+
     @Option(name: .customLong("set"), help: ArgumentHelp(
         "Any other setting, as a study file's 'settings' map takes it (repeatable; dots for nested settings; applied after the options above): --set bilevel.lower-step-size=0.01 --set bilevel.reward-steps-per-iteration=10 --set teacher.mistake-rate=0.1. An unknown key lists the known ones.",
         valueName: "KEY=VALUE"))
@@ -244,6 +247,7 @@ struct Train: ParsableCommand {
         if let v = sigma { c.bilevel.sigma = v }
         if let v = bilevelPairs { c.bilevel.pairsPerIteration = v }
         c.bilevelExact = exact
+        if let v = bilevelDeploy { c.bilevelDeploy = v }
         do {
             try CommandLineSettings.apply(set, to: &c)
         } catch let e as StudyError {

@@ -127,6 +127,21 @@ struct CLITests {
         #expect(object["queries_used"] as? Int == 300)
     }
 
+    @Test("--bilevel-deploy lower-level reports λ' as the run's policy and λ among the figures, the run itself unchanged")
+    func bilevelDeploy() throws {
+        func run(_ extra: [String]) throws -> [String: Any] {
+            let r = try CLI.run(["train", "--algorithm", "bilevel", "--queries", "500", "--seed", "2", "--json"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        let penalty = try run([]), lower = try run(["--bilevel-deploy", "lower-level"])
+        let pf = try #require(penalty["figures"] as? [String: Double]), lf = try #require(lower["figures"] as? [String: Double])
+        #expect(lower["normalized_value"] as? Double == pf["lower_level_normalized"])
+        #expect(lf["penalty_policy_normalized"] == penalty["normalized_value"] as? Double)
+        #expect(lf["reward_agreement"] == pf["reward_agreement"])
+        #expect(lf["lower_level_value"] == nil)
+    }
+
     @Test("a baseline refuses to resume from parameters alone")
     func baselineResume() throws {
         let dir = CLI.temporaryDirectory()

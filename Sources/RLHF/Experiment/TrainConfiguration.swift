@@ -98,6 +98,10 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var bilevelRewardHidden: [Int] = []
     /// The bilevel method's exact mode (exact Q and exact J-gradients on tabular environments).
     public var bilevelExact: Bool = false
+    /// Which of the bilevel method's two tracked policies is the run's policy — evaluated at every
+    /// point, in `normalized_value` — the other one going to the summary's figures. nil: π_λ
+    /// (``BilevelDeployment/penalty``, the policy that generates the queried pairs).
+    public var bilevelDeploy: BilevelDeployment? = nil
 
     /// The defaults: ZPG on `classic`, Bradley-Terry, M = 10, 10⁶ queries, seed 0.
     public init() {}

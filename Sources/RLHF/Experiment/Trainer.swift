@@ -111,8 +111,13 @@ public enum Trainer {
                                              updates: config.ppoUpdates, seed: config.seed),
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .bilevel:
-            return try execute(Bilevel(env: env, policy: policy, rewardHidden: config.bilevelRewardHidden, panel: panel,
-                                       hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact),
+            let bilevel = try Bilevel(env: env, policy: policy, rewardHidden: config.bilevelRewardHidden, panel: panel,
+                                      hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact)
+            if config.bilevelDeploy == .lowerLevel {
+                return try execute(BilevelLowerLevelDeployment(bilevel),
+                                   parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
+            }
+            return try execute(bilevel,
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .zpg, .zbcpg:
             preconditionFailure("not a baseline")
