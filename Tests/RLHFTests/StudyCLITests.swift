@@ -10,7 +10,7 @@ struct StudyCLITests {
     func listsBuiltIns() throws {
         let r = try CLI.run(["study", "--list"])
         #expect(r.status == 0, "\(r.stderr)")
-        for name in ["sample-efficiency", "block-size", "trimming", "noise", "dimension", "critic", "hypergradient", "sigma", "min-queries", "gradient", "fixed-point"] {
+        for name in ["sample-efficiency", "block-size", "trimming", "noise", "dimension", "critic", "hypergradient", "sigma", "min-queries", "gradient", "fixed-point", "bilevel"] {
             #expect(r.stdout.contains(name), "\(name)")
         }
     }
