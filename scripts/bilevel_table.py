@@ -75,9 +75,16 @@ def main():
                     continue
                 d = json.loads(res.stdout)
                 fig = d.get("figures") or {}
+                # The CSV's `normalized` is always π_λ's value and `lower_level_normalized` π_λ''s:
+                # a bilevel run reports π_λ' as its policy (π_λ in the figures) since the default
+                # became --bilevel-deploy lower-level; older runs reported π_λ.
+                if "penalty_policy_normalized" in fig:
+                    penalty, lower = fig["penalty_policy_normalized"], d["normalized_value"]
+                else:
+                    penalty, lower = d["normalized_value"], fig.get("lower_level_normalized", "")
                 row = {"algorithm": alg, "reward": reward, "budget": budget, "seed": seed,
-                       "normalized": d["normalized_value"], "wall_seconds": d.get("wall_seconds", time.time() - start),
-                       "lower_level_normalized": fig.get("lower_level_normalized", ""),
+                       "normalized": penalty, "wall_seconds": d.get("wall_seconds", time.time() - start),
+                       "lower_level_normalized": lower,
                        "reward_agreement": fig.get("reward_agreement", "")}
                 writer.writerow(row)
                 out.flush()
@@ -88,18 +95,24 @@ def main():
     print()
     print("| algorithm | reward | " + " | ".join(f"{b:.0e} queries" for b in budgets) + " |")
     print("|---|---|" + "---|" * len(budgets))
+    def cell(values, extra=""):
+        v = sorted(values)
+        return f"{statistics.median(v):.3f} [{v[0]:.3f}–{v[-1]:.3f}]" + extra
+
     for reward in args.rewards.split(","):
         for alg in args.algorithms.split(","):
-            cols = []
-            for b in budgets:
-                rows = [r for k, r in done.items() if k[:3] == (alg, reward, b)]
-                if not rows:
-                    cols.append("–")
-                    continue
-                v = sorted(float(r["normalized"]) for r in rows)
-                w = statistics.median(float(r["wall_seconds"]) for r in rows)
-                cols.append(f"{statistics.median(v):.3f} [{v[0]:.3f}–{v[-1]:.3f}] (n={len(v)}, {w:.1f} s/run)")
-            print(f"| {alg} | {reward} | " + " | ".join(cols) + " |")
+            # Bilevel rows twice: π_λ' (the run's policy by default) and π_λ (the policy that queries).
+            fields = [("lower_level_normalized", " λ′"), ("normalized", " λ")] if alg.startswith("bilevel") else [("normalized", "")]
+            for field, tag in fields:
+                cols = []
+                for b in budgets:
+                    rows = [r for k, r in done.items() if k[:3] == (alg, reward, b) and r[field] != ""]
+                    if not rows:
+                        cols.append("–")
+                        continue
+                    w = statistics.median(float(r["wall_seconds"]) for r in rows)
+                    cols.append(cell([float(r[field]) for r in rows], f" (n={len(rows)}, {w:.1f} s/run)"))
+                print(f"| {alg}{tag} | {reward} | " + " | ".join(cols) + " |")
 
 
 if __name__ == "__main__":

@@ -115,13 +115,13 @@ public enum BuiltInStudies {
             kind: hypergradient
             seeds: 3
             """),
-        Entry(name: "bilevel", summary: "The bilevel method (σ = 10 and 1, λ and λ') against online and offline RM+PPO on classic", yaml: """
+        Entry(name: "bilevel", summary: "The bilevel method (σ = 10 and 1, λ' and λ) against online and offline RM+PPO on classic", yaml: """
             name: bilevel
             title: The bilevel method against reward model + PPO
             question: Does the bilevel method (Algorithm 1) beat reward model + PPO, online or offline, at equal queries on classic?
             answer:
               compare:
-                a: {name: the bilevel method, variants: [bilevel, bilevel-lower, bilevel-sigma1]}
+                a: {name: the bilevel method, variants: [bilevel, bilevel-penalty, bilevel-sigma1]}
                 b: {name: RM+PPO, variants: [rm-ppo, rm-ppo-offline]}
             environments: [classic]
             links: [bradley-terry]
@@ -129,13 +129,13 @@ public enum BuiltInStudies {
             budgets: [1e4, 1e5]
             algorithms:
               - bilevel
-              - {label: bilevel-lower, algorithm: bilevel, bilevel-deploy: lower-level}
+              - {label: bilevel-penalty, algorithm: bilevel, bilevel-deploy: penalty}
               - {label: bilevel-sigma1, algorithm: bilevel, bilevel: {sigma: 1}}
               # Tabular rewards everywhere (linear on one-hot features), as the bilevel default.
               - {label: rm-ppo, algorithm: rm-ppo, rm-ppo: {reward-model: {hidden: []}}}
               - {label: rm-ppo-offline, algorithm: rm-ppo-offline, rm-ppo: {reward-model: {hidden: []}}}
             notes:
-              - "bilevel-lower is the same run as bilevel with π_λ' (the tracker of λ*(φ)) reported instead of π_λ. At 10⁶ queries a bilevel run takes 2–3 min and an online RM+PPO run 4 min: the README's table (scripts/bilevel_table.py) has that column, with MLP rewards too."
+              - "bilevel reports π_λ' (the tracker of λ*(φ)); bilevel-penalty is the same run reporting π_λ, the policy that queries. At 10⁶ queries a bilevel run takes 2–3 min and an online RM+PPO run 4 min: the README's table (scripts/bilevel_table.py) has that column, with MLP rewards too."
             """),
         Entry(name: "fixed-point", summary: "Is the optimal policy a fixed point of on-policy reward learning on classic?", yaml: """
             name: fixed-point

@@ -152,7 +152,7 @@ struct Train: ParsableCommand {
     @Flag(help: "bilevel: exact mode (exact Q and exact J-gradients; tabular environments only).")
     var exact = false
 
-    @Option(help: "bilevel: the run's policy: penalty (π_λ, which generates the queried pairs; the default) or lower-level (π_λ', which tracks the optimum of the learned reward). The other one's value goes to the summary's figures.")
+    @Option(help: "bilevel: the run's policy: lower-level (π_λ', which tracks the optimum of the learned reward; the default) or penalty (π_λ, which generates the queried pairs). The other one's value goes to the summary's figures.")
     var bilevelDeploy: BilevelDeployment?
 
     @Option(name: .customLong("set"), help: ArgumentHelp(

@@ -104,7 +104,7 @@ struct CLITests {
         #expect(o["exact_values"] as? Bool == true)
         let figures = o["figures"] as? [String: Double]
         if arguments[1] == "bilevel" {
-            #expect(figures?["lower_level_value"] != nil && figures?["lower_level_normalized"] != nil)
+            #expect(figures?["penalty_policy_value"] != nil && figures?["penalty_policy_normalized"] != nil)
         } else {
             #expect(figures == nil)
         }
@@ -127,14 +127,14 @@ struct CLITests {
         #expect(object["queries_used"] as? Int == 300)
     }
 
-    @Test("--bilevel-deploy lower-level reports λ' as the run's policy and λ among the figures, the run itself unchanged")
+    @Test("bilevel reports λ' as the run's policy (λ among the figures); --bilevel-deploy penalty swaps them, the run itself unchanged")
     func bilevelDeploy() throws {
         func run(_ extra: [String]) throws -> [String: Any] {
             let r = try CLI.run(["train", "--algorithm", "bilevel", "--queries", "500", "--seed", "2", "--json"] + extra)
             #expect(r.status == 0, "\(r.stderr)")
             return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         }
-        let penalty = try run([]), lower = try run(["--bilevel-deploy", "lower-level"])
+        let penalty = try run(["--bilevel-deploy", "penalty"]), lower = try run([])
         let pf = try #require(penalty["figures"] as? [String: Double]), lf = try #require(lower["figures"] as? [String: Double])
         #expect(lower["normalized_value"] as? Double == pf["lower_level_normalized"])
         #expect(lf["penalty_policy_normalized"] == penalty["normalized_value"] as? Double)

@@ -75,9 +75,10 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
     /// makes standing still optimal, even when that policy is the optimal one), and σ → 0 follows
     /// it there; with σ = 10, λ's steps weigh ∇_λ G — which favours policies whose pairs the reward
     /// can tell apart, i.e. that keep visiting the trap and the goal — and its data keep teaching
-    /// r_φ what the goal is worth (λ' then reaches ≈ 0.75 at 10⁶). The cost: the deployed λ
-    /// optimizes J + σG, not J, and plateaus near 0.4; and at 10⁴ queries σ = 1 is ahead
-    /// (0.09 against 0.03, both near the start). The hypergradient study's smaller σ are for the
+    /// r_φ what the goal is worth (λ' then reaches 0.60 at 10⁵ and 0.80 at 10⁶). The cost: λ itself
+    /// optimizes J + σG, not J, and plateaus near 0.4 (which is why runs report λ' by default,
+    /// ``BilevelDeployment``); and at 10⁴ queries σ = 1 is ahead (λ 0.09 against 0.03, both near
+    /// the start). The hypergradient study's smaller σ are for the
     /// exactness of ∇Φ_σ, not for training.
     public var sigma: Double = 10
     /// p of the schedule σ_k = max(σ₀ / (1 + k)^p, σ_min); 0 keeps σ fixed.
@@ -182,7 +183,7 @@ public struct BilevelStatistics: Sendable, Equatable {
 ///
 /// State: the reward network r_φ (``RewardModel``'s layout), two policies of the same
 /// architecture — π_λ', which tracks λ*(φ) = argmax J(·, φ), and π_λ, which tracks
-/// λ_σ = argmax σG(φ, ·) + J(·, φ) and is the one deployed (``parameters``) — a critic for each,
+/// λ_σ = argmax σG(φ, ·) + J(·, φ) and generates every queried pair (``parameters``) — a critic for each,
 /// and the preference data. Outer iteration k, with σ = σ_k:
 /// 1. critic for π_λ' under r_φ (Algorithm 2), then T steps λ' ← λ' + β' ∇̂_λ J(λ', φ);
 /// 2. critic for π_λ, then T steps λ ← λ + β (∇̂_λ J(λ, φ) + σ ∇̂_λ G(φ, λ)), where ∇̂_λ G uses
@@ -213,7 +214,8 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
     public let seed: UInt64
     /// Whether exact gradients replace the critic and samples (tabular environments only).
     public let exact: Bool
-    /// π_λ: the deployed policy (its network's parameters are λ).
+    /// π_λ: the policy that generates the queried pairs (its network's parameters are λ). The
+    /// trainer reports π_λ' as a run's policy unless told otherwise (``BilevelDeployment``).
     public private(set) var policy: NeuralSoftmaxPolicy
     /// π_λ': the lower-level tracker (parameters λ').
     public private(set) var lowerPolicy: NeuralSoftmaxPolicy
@@ -289,7 +291,7 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
 
     // MARK: - Parameters
 
-    /// λ, the parameters of the deployed policy π_λ (tracking λ_σ).
+    /// λ, the parameters of π_λ (tracking λ_σ; the policy that queries).
     public var parameters: [Double] {
         get { policy.network.parameters }
         set { policy.network.parameters = newValue }

@@ -99,8 +99,8 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// The bilevel method's exact mode (exact Q and exact J-gradients on tabular environments).
     public var bilevelExact: Bool = false
     /// Which of the bilevel method's two tracked policies is the run's policy — evaluated at every
-    /// point, in `normalized_value` — the other one going to the summary's figures. nil: π_λ
-    /// (``BilevelDeployment/penalty``, the policy that generates the queried pairs).
+    /// point, in `normalized_value` — the other one going to the summary's figures. nil: π_λ'
+    /// (``BilevelDeployment/lowerLevel``, the tracker of λ*(φ); see ``BilevelDeployment`` for why).
     public var bilevelDeploy: BilevelDeployment? = nil
 
     /// The defaults: ZPG on `classic`, Bradley-Terry, M = 10, 10⁶ queries, seed 0.

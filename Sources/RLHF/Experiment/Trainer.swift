@@ -23,8 +23,9 @@ public struct RunSummary: Sendable, Codable, Equatable {
     /// Whether values are exact (dynamic programming) rather than Monte-Carlo estimates.
     public var exactValues: Bool
     public var wallSeconds: Double
-    /// Algorithm-specific figures (the bilevel method: `lower_level_value`,
-    /// `lower_level_normalized`, `reward_agreement`); nil when there are none.
+    /// Algorithm-specific figures (the bilevel method: `penalty_policy_value` and
+    /// `penalty_policy_normalized` of π_λ — or `lower_level_…` of π_λ' when π_λ is the run's
+    /// policy — and `reward_agreement`); nil when there are none.
     public var figures: [String: Double]?
     /// The full configuration, for reproduction.
     public var configuration: TrainConfiguration
@@ -113,7 +114,7 @@ public enum Trainer {
         case .bilevel:
             let bilevel = try Bilevel(env: env, policy: policy, rewardHidden: config.bilevelRewardHidden, panel: panel,
                                       hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact)
-            if config.bilevelDeploy == .lowerLevel {
+            if (config.bilevelDeploy ?? .lowerLevel) == .lowerLevel {
                 return try execute(BilevelLowerLevelDeployment(bilevel),
                                    parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
             }
