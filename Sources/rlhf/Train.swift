@@ -297,9 +297,16 @@ struct Train: ParsableCommand {
                 normalized value  \(fmt(s.normalizedValue))
                 wall time         \(fmt(s.wallSeconds, 3)) s
                 """)
-            for (name, v) in (s.figures ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if s.algorithm == AlgorithmName.bilevel.rawValue {
+                let reported = (config.bilevelDeploy ?? .lowerLevel) == .lowerLevel
+                    ? "π_λ' (tracks λ*(φ); --bilevel-deploy penalty for π_λ)" : "π_λ (queries; --bilevel-deploy lower-level for π_λ')"
+                print("reported policy   " + reported)
+            }
+            let figures = (s.figures ?? [:]).sorted(by: { $0.key < $1.key })
+            let width = max(18, (figures.map { $0.key.count }.max() ?? 0) + 2)
+            for (name, v) in figures {
                 let label = name.replacingOccurrences(of: "_", with: " ")
-                print(label.padding(toLength: max(18, label.count + 2), withPad: " ", startingAt: 0) + fmt(v))
+                print(label.padding(toLength: width, withPad: " ", startingAt: 0) + fmt(v))
             }
         }
     }
