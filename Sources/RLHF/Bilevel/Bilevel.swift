@@ -78,8 +78,8 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
     /// r_φ what the goal is worth (λ' then reaches 0.60 at 10⁵ and 0.80 at 10⁶). The cost: λ itself
     /// optimizes J + σG, not J, and plateaus near 0.4 (which is why runs report λ' by default,
     /// ``BilevelDeployment``); and at 10⁴ queries σ = 1 is ahead (λ 0.09 against 0.03, both near
-    /// the start). The hypergradient study's smaller σ are for the
-    /// exactness of ∇Φ_σ, not for training.
+    /// the start). The hypergradient study's smaller σ are for the exactness of ∇Φ_σ, not for
+    /// training.
     public var sigma: Double = 10
     /// p of the schedule σ_k = max(σ₀ / (1 + k)^p, σ_min); 0 keeps σ fixed.
     public var sigmaDecay: Double = 0

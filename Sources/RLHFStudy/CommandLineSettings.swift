@@ -32,7 +32,7 @@ public enum CommandLineSettings {
     /// Applies `pairs` to `config`, in order, as a study's `settings` map would.
     ///
     /// - Throws: ``StudyError`` naming the key, for a pair without `=`, an unknown key or a value
-    ///   of the wrong type (e.g. `'bilevel.betaa': unknown setting; known settings: …`).
+    ///   of the wrong type (e.g. `'bilevel.betaa': unknown setting; known: …`).
     public static func apply(_ pairs: [String], to config: inout TrainConfiguration) throws {
         guard !pairs.isEmpty else { return }
         for p in pairs where !p.contains("=") {
