@@ -26,7 +26,7 @@ struct Train: ParsableCommand {
               rlhf train --env cartpole --policy mlp --hidden 16 --queries 2000000
             """)
 
-    @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; learns slowly on classic, see issue 5).")
+    @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; on classic slower than online rm-ppo, see the README).")
     var algorithm: AlgorithmName = .zpg
 
     @Option(name: .long, help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
@@ -298,7 +298,7 @@ struct Train: ParsableCommand {
                 wall time         \(fmt(s.wallSeconds, 3)) s
                 """)
             if s.algorithm == AlgorithmName.bilevel.rawValue {
-                let reported = (config.bilevelDeploy ?? .lowerLevel) == .lowerLevel
+                let reported = config.resolvedBilevelDeploy == .lowerLevel
                     ? "π_λ' (tracks λ*(φ); --bilevel-deploy penalty for π_λ)" : "π_λ (queries; --bilevel-deploy lower-level for π_λ')"
                 print("reported policy   " + reported)
             }

@@ -143,6 +143,9 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         return h
     }
 
+    /// The bilevel policy this run reports: ``bilevelDeploy``, or π_λ' (``BilevelDeployment/lowerLevel``) when unset.
+    public var resolvedBilevelDeploy: BilevelDeployment { bilevelDeploy ?? .lowerLevel }
+
     /// The DPO hyperparameters this run uses: ``DPOHyperparameters/offlineTuned`` for `dpo`,
     /// the defaults (tuned online) for `online-dpo`.
     public var resolvedDPO: DPOHyperparameters {

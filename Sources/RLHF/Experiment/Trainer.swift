@@ -114,7 +114,7 @@ public enum Trainer {
         case .bilevel:
             let bilevel = try Bilevel(env: env, policy: policy, rewardHidden: config.bilevelRewardHidden, panel: panel,
                                       hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact)
-            if (config.bilevelDeploy ?? .lowerLevel) == .lowerLevel {
+            if config.resolvedBilevelDeploy == .lowerLevel {
                 return try execute(BilevelLowerLevelDeployment(bilevel),
                                    parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
             }
