@@ -29,13 +29,16 @@ public enum CommandLineSettings {
         return render(root, indent: indent)
     }
 
+    /// The first pair that is not `KEY=VALUE` (has no `=`), or nil.
+    public static func malformed(_ pairs: [String]) -> String? { pairs.first { !$0.contains("=") } }
+
     /// Applies `pairs` to `config`, in order, as a study's `settings` map would.
     ///
     /// - Throws: ``StudyError`` naming the key, for a pair without `=`, an unknown key or a value
     ///   of the wrong type (e.g. `'bilevel.betaa': unknown setting; known: …`).
     public static func apply(_ pairs: [String], to config: inout TrainConfiguration) throws {
         guard !pairs.isEmpty else { return }
-        for p in pairs where !p.contains("=") {
+        if let p = malformed(pairs) {
             throw StudyError("expected KEY=VALUE (e.g. bilevel.sigma=10), got '\(p)'", key: "--set")
         }
         let value = try StudyValue.parse(yaml: yaml(pairs), file: "--set")

@@ -61,7 +61,7 @@ struct StudyCommand: ParsableCommand {
         if show && study == nil && flags.algorithms == nil {
             throw ValidationError("--show needs a built-in study's name (see --list), or flags (--algorithms …) to print as YAML")
         }
-        for s in flags.set where !s.contains("=") {
+        if let s = CommandLineSettings.malformed(flags.set) {
             throw ValidationError("--set expects KEY=VALUE (e.g. --set evaluators=20 or --set teacher.mistake-rate=0.1), got '\(s)'")
         }
         if !flags.set.isEmpty && study != nil { throw ValidationError("--set applies to a study from flags; in a study file use its 'settings' map") }
