@@ -63,7 +63,7 @@ enum ConfigurationOverrides {
         object[property] = try merged(object[property], with: value, name: name, template: try template(property, of: config))
         do {
             let data = try JSONSerialization.data(withJSONObject: object)
-            config = try JSONDecoder().decode(TrainConfiguration.self, from: data)
+            config = try decoder().decode(TrainConfiguration.self, from: data)
         } catch let e as DecodingError {
             throw StudyError(describe(e), key: codingName(e, path: path) ?? name, at: value.location)
         } catch {
@@ -99,7 +99,7 @@ enum ConfigurationOverrides {
             throw StudyError("expected an environment name or map", key: name, at: value.location)
         }
         do {
-            _ = try spec.resolve()
+            try spec.resolve().checkNormalizable(name: spec.name)
         } catch {
             throw StudyError("\(error)", key: name, at: value.location)
         }
@@ -168,8 +168,23 @@ enum ConfigurationOverrides {
 
     /// The configuration as a JSON object with its own (camelCase) keys.
     static func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
-        let data = try JSONEncoder().encode(value)
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = nonFinite
+        let data = try encoder.encode(value)
         return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// Non-finite numbers (an option given as `nan`) survive the round trip through JSON, so
+    /// that ``TrainConfiguration/validate()`` reports them by name instead of the encoder
+    /// failing with an internal message.
+    static let nonFinite = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+
+    /// The decoder matching ``jsonObject(_:)``.
+    static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
     }
 
     /// The resolved value of an optional nested setting (DPO, RM+PPO, PPO defaults depend on the
@@ -213,6 +228,12 @@ enum ConfigurationOverrides {
                 return s.split(separator: ",").map { scalar(String($0).trimmingCharacters(in: .whitespaces)) }
             }
             if existing is String { return s }
+            if template is Int || template is UInt64, StudyValue.parseInteger(s) == nil {
+                throw StudyError("'\(s)' is not a whole number", key: name, at: value.location)
+            }
+            if template is Double, StudyValue.parseNumber(s) == nil {
+                throw StudyError("'\(s)' is not a number", key: name, at: value.location)
+            }
             let v = scalar(s)
             if let d = v as? Double, !d.isFinite {
                 throw StudyError("'\(s)' is not a finite number", key: name, at: value.location)

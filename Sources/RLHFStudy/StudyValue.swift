@@ -1,3 +1,4 @@
+import RLHF
 import Yams
 
 /// Where something is in a study file: the file's name and a 1-based line and column.
@@ -152,20 +153,12 @@ extension StudyValue {
         return [self]
     }
 
-    /// Parses a number as YAML or as shorthand: `1e6`, `1_000_000`, `10^6`.
-    static func parseNumber(_ text: String) -> Double? {
-        let s = text.replacingOccurrences(of: "_", with: "").trimmingCharacters(in: .whitespaces)
-        if let caret = s.firstIndex(of: "^"), let b = Double(s[..<caret]), let e = Double(s[s.index(after: caret)...]) {
-            return pow(b, e)
-        }
-        return Double(s)
-    }
+    /// Parses a number as YAML or as shorthand: `1e6`, `1_000_000`, `10^6` (``NumberText``,
+    /// which command-line options read too).
+    static func parseNumber(_ text: String) -> Double? { NumberText.number(text) }
 
-    /// A number that is a whole number exactly representable as Int.
-    static func parseInteger(_ text: String) -> Int? {
-        guard let v = parseNumber(text), v.isFinite, v.rounded() == v, abs(v) < 9.0e15 else { return nil }
-        return Int(v)
-    }
+    /// A whole number (``NumberText/integer(_:)``).
+    static func parseInteger(_ text: String) -> Int? { NumberText.integer(text) }
 }
 
 import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RLHF
 
 @main
@@ -13,6 +14,44 @@ struct RLHFCommand: AsyncParsableCommand {
             """,
         subcommands: [Train.self, StudyCommand.self, Env.self, Bench.self]
     )
+
+    /// Parses and runs like ArgumentParser's own `main`, with two differences: an error thrown
+    /// by a subcommand's `run()` points at that subcommand's help (not `rlhf <subcommand>`'s usage), and a
+    /// word like `-dash.txt` is refused instead of being read as joined short flags (which
+    /// include `-h` and so printed the help and exited 0).
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let word = arguments.prefix(while: { $0 != "--" }).first(where: isJoinedFlags) {
+            printError("Error: unknown option '\(word)' (options take two dashes, e.g. --json; to name a file that starts with '-', write ./\(word))")
+            Foundation.exit(64)
+        }
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let message = message(for: error)
+            if !message.isEmpty { printError("Error: " + message) }
+            if error is ValidationError {
+                printError("See 'rlhf \(type(of: command)._commandName) --help' for the options.")
+            }
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
+    }
+
+    /// A single-dash word longer than `-x` that is not a number (`-0.05`, `-1e3`, `-inf`):
+    /// ArgumentParser would split it into short flags. `--` ends the options.
+    static func isJoinedFlags(_ word: String) -> Bool {
+        word.hasPrefix("-") && !word.hasPrefix("--") && word.count > 2 && NumberText.number(word) == nil
+    }
 }
 
 extension LinkFunction.Kind: ExpressibleByArgument {}

@@ -19,13 +19,13 @@ func fmt(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)
 
 /// Overrides of a GridWorld's dynamics, shared by `train` and `env`.
 struct DynamicsOptions: ParsableArguments {
-    @Option(help: "Slip probability (default: the preset's; 0.2 for map files).")
+    @Option(parsing: .unconditional, help: "Slip probability (default: the preset's; 0.2 for map files).")
     var slip: Double?
 
-    @Option(help: "Horizon H (default: the preset's; 20 for map files).")
+    @Option(parsing: .unconditional, help: "Horizon H (default: the preset's; 20 for map files).", transform: NumberText.option)
     var horizon: Int?
 
-    @Option(help: "Reward of a step ending on floor (default: the preset's; −0.02 for map files).")
+    @Option(parsing: .unconditional, help: "Reward of a step ending on floor (default: the preset's; −0.02 for map files).")
     var stepReward: Double?
 
     /// The environment `name` with these overrides.

@@ -47,106 +47,106 @@ struct Train: ParsableCommand {
     @Option(help: "mlp on a GridWorld: state features, coordinates (row, column) or one-hot.")
     var features: GridWorld.FeatureMode = .coordinates
 
-    @Option(help: "Episodes per evaluation where values are Monte-Carlo estimates (cartpole).")
+    @Option(parsing: .unconditional, help: "Episodes per evaluation where values are Monte-Carlo estimates (cartpole).", transform: NumberText.option)
     var evalEpisodes: Int = 200
 
     @Option(help: "Evaluators' link: bradley-terry, weibull or thurstone.")
     var link: LinkFunction.Kind = .bradleyTerry
 
-    @Option(help: "Link scale s > 0.")
+    @Option(parsing: .unconditional, help: "Link scale s > 0.")
     var linkScale: Double = 1
 
-    @Option(help: "Weibull shape k > 0 (k = 1 is the Laplace link).")
+    @Option(parsing: .unconditional, help: "Weibull shape k > 0 (k = 1 is the Laplace link).")
     var weibullShape: Double = 2
 
-    @Option(help: "Evaluators M asked about each pair (each answer is one query).")
+    @Option(parsing: .unconditional, help: "Evaluators M asked about each pair (each answer is one query).", transform: NumberText.option)
     var evaluators: Int = 10
 
-    @Option(help: "Trajectory pairs N per iteration (per block for zbcpg).")
+    @Option(parsing: .unconditional, help: "Trajectory pairs N per iteration (per block for zbcpg).", transform: NumberText.option)
     var pairs: Int = 8
 
-    @Option(name: .customLong("queries"), help: "Query budget.")
+    @Option(name: .customLong("queries"), parsing: .unconditional, help: "Query budget.", transform: NumberText.option)
     var budget: Int = 1_000_000
 
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed.", transform: NumberText.seed)
     var seed: UInt64 = 0
 
-    @Option(help: "Perturbation radius μ.")
+    @Option(parsing: .unconditional, help: "Perturbation radius μ.")
     var mu: Double = 4
 
-    @Option(help: "Step size α (default 0.01 for zpg; 0.01·K for zbcpg, 0.01·d/b with random blocks).")
+    @Option(parsing: .unconditional, help: "Step size α (default 0.01 for zpg; 0.01·K for zbcpg, 0.01·d/b with random blocks).")
     var alpha: Double?
 
-    @Option(help: "Trimming ε: p̂ is clamped to [ε, 1−ε] (default 1/(2M); 0 disables).")
+    @Option(parsing: .unconditional, help: "Trimming ε: p̂ is clamped to [ε, 1−ε] (default 1/(2M); 0 disables).")
     var trim: Double?
 
-    @Option(help: "Clip the gradient estimate's norm to this value (default: no clipping).")
+    @Option(parsing: .unconditional, help: "Clip the gradient estimate's norm to this value (default: no clipping).")
     var clip: Double?
 
-    @Option(help: "zbcpg: number of blocks K.")
+    @Option(parsing: .unconditional, help: "zbcpg: number of blocks K.", transform: NumberText.option)
     var blocks: Int = 4
 
     @Option(help: "zbcpg: 'partition' (K fixed random blocks, all every iteration), 'random' (one random block per iteration) or 'layers' (one block per MLP layer).")
     var blockMode: ZBCPGHyperparameters.BlockMode = .partition
 
-    @Option(help: "zbcpg random mode: block size b (default ⌈d/K⌉).")
+    @Option(parsing: .unconditional, help: "zbcpg random mode: block size b (default ⌈d/K⌉).", transform: NumberText.option)
     var blockSize: Int?
 
-    @Option(help: "Worker threads (default: all cores; results do not depend on it).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores; results do not depend on it).", transform: NumberText.option)
     var threads: Int?
 
-    @Option(help: "Noisy teacher: probability of flipping each answer.")
+    @Option(parsing: .unconditional, help: "Noisy teacher: probability of flipping each answer.")
     var mistakeRate: Double = 0
 
-    @Option(help: "Noisy teacher: |ΔR| below this gives a fair coin.")
+    @Option(parsing: .unconditional, help: "Noisy teacher: |ΔR| below this gives a fair coin.")
     var equalThreshold: Double = 0
 
-    @Option(help: "Noisy teacher: drop pairs whose returns are both below this (the queries are still spent).")
+    @Option(parsing: .unconditional, help: "Noisy teacher: drop pairs whose returns are both below this (the queries are still spent).")
     var skipThreshold: Double?
 
-    @Option(help: "Noisy teacher: myopic discount γ_m (1 = not myopic).")
+    @Option(parsing: .unconditional, help: "Noisy teacher: myopic discount γ_m (1 = not myopic).")
     var myopicDiscount: Double = 1
 
-    @Option(help: "Evaluate the policy every this many iterations (default: about 100 points).")
+    @Option(parsing: .unconditional, help: "Evaluate the policy every this many iterations (default: about 100 points).", transform: NumberText.option)
     var evalEvery: Int?
 
-    @Option(help: "dpo, online-dpo: β of the implicit reward β·log(π/π_ref).")
+    @Option(parsing: .unconditional, help: "dpo, online-dpo: β of the implicit reward β·log(π/π_ref).")
     var beta: Double?
 
-    @Option(help: "dpo, online-dpo: Adam learning rate.")
+    @Option(parsing: .unconditional, help: "dpo, online-dpo: Adam learning rate.")
     var dpoLr: Double?
 
-    @Option(help: "dpo: passes over the data, one per iteration (default 40); online-dpo: passes over each round's pairs (default 8). Defaults: dpo β 0.003, learning rate 0.1; online-dpo β 0.01, learning rate 0.03.")
+    @Option(parsing: .unconditional, help: "dpo: passes over the data, one per iteration (default 40); online-dpo: passes over each round's pairs (default 8). Defaults: dpo β 0.003, learning rate 0.1; online-dpo β 0.01, learning rate 0.03.", transform: NumberText.option)
     var dpoEpochs: Int?
 
     @Option(help: "online-dpo: reference policy, initial or previous-round.")
     var dpoReference: DPOReference?
 
-    @Option(help: "online-dpo, rm-ppo: pairs labeled per round (M queries each).")
+    @Option(parsing: .unconditional, help: "online-dpo, rm-ppo: pairs labeled per round (M queries each).", transform: NumberText.option)
     var pairsPerRound: Int?
 
-    @Option(help: "dpo, rm-ppo-offline: most pairs to buy (default: as many as the budget pays for).")
+    @Option(parsing: .unconditional, help: "dpo, rm-ppo-offline: most pairs to buy (default: as many as the budget pays for).", transform: NumberText.option)
     var maxPairs: Int?
 
-    @Option(help: "rm-ppo, rm-ppo-offline, ppo-true-reward: PPO's Adam learning rate.")
+    @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, ppo-true-reward: PPO's Adam learning rate.")
     var ppoLr: Double?
 
-    @Option(help: "rm-ppo: PPO updates per round; rm-ppo-offline: all PPO updates of the run; ppo-true-reward: PPO updates.")
+    @Option(parsing: .unconditional, help: "rm-ppo: PPO updates per round; rm-ppo-offline: all PPO updates of the run; ppo-true-reward: PPO updates.", transform: NumberText.option)
     var ppoUpdates: Int?
 
-    @Option(help: "rm-ppo, rm-ppo-offline, ppo-true-reward: environment steps per PPO update.")
+    @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, ppo-true-reward: environment steps per PPO update.", transform: NumberText.option)
     var ppoSteps: Int?
 
     @Option(help: ArgumentHelp("rm-ppo, rm-ppo-offline, bilevel: reward network hidden widths (empty: linear; tabular on one-hot features). Defaults: 64,64 for rm-ppo, empty for bilevel.", valueName: "W1,W2,..."))
     var rewardHidden: String?
 
-    @Option(help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.")
+    @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.", transform: NumberText.option)
     var rewardEpochs: Int?
 
-    @Option(help: "bilevel: penalty σ (fixed unless --set bilevel.sigma-decay=p with p > 0).")
+    @Option(parsing: .unconditional, help: "bilevel: penalty σ (fixed unless --set bilevel.sigma-decay=p with p > 0).")
     var sigma: Double?
 
-    @Option(help: "bilevel: pairs B queried per outer iteration (B·M queries).")
+    @Option(parsing: .unconditional, help: "bilevel: pairs B queried per outer iteration (B·M queries).", transform: NumberText.option)
     var bilevelPairs: Int?
 
     @Flag(help: "bilevel: exact mode (exact Q and exact J-gradients; tabular environments only).")
@@ -259,7 +259,8 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let config = try makeConfiguration()
-        _ = try config.environment.resolve()   // a bad map or name fails before anything else
+        // A bad map or name, or an environment where every policy is as good, fails before anything else.
+        try config.environment.resolve().checkNormalizable(name: config.environment.name)
         let resumeState = try resume ? RunOutput.loadCheckpoint(in: out!, for: config) : nil
         if let out { try RunOutput.prepare(directory: out) }
         let showProgress = !quiet

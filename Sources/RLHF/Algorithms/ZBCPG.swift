@@ -32,7 +32,7 @@ public struct ZBCPGHyperparameters: Sendable, Equatable, Codable {
         try base.validate()
         try Validate.atLeast(blocks, 1, "blocks (K)")
         if let b = blockSize { try Validate.atLeast(b, 1, "block size") }
-        try Validate.atLeast(threads, 1, "threads")
+        try Validate.atLeast(threads, 1, "threads", atMost: Limits.threads)
     }
 }
 

@@ -20,7 +20,7 @@ public struct ZPGHyperparameters: Sendable, Equatable, Codable {
     public func validate() throws {
         try Validate.positive(mu, "mu (perturbation radius)")
         try Validate.positive(alpha, "alpha (step size)")
-        try Validate.atLeast(pairs, 1, "pairs (N)")
+        try Validate.atLeast(pairs, 1, "pairs (N)", atMost: Limits.pairs)
         if let c = gradientClip { try Validate.positive(c, "gradient clip") }
     }
 }

@@ -4,7 +4,18 @@ public enum DPOReference: String, Sendable, Equatable, Codable, CaseIterable {
     case initial
     /// π_ref = the policy at the start of the round, i.e. the result of the previous round, which
     /// is also the policy the round's pairs were sampled from (online DPO only).
-    case previousRound
+    case previousRound = "previous-round"
+
+    /// Reads the name, and `previousRound`, as files written before the name was
+    /// `previous-round` spell it.
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let r = DPOReference(rawValue: name == "previousRound" ? "previous-round" : name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "unknown DPO reference '\(name)' (known: initial, previous-round)"))
+        }
+        self = r
+    }
 }
 
 /// Hyperparameters of DPO and online DPO (spec §6), with their defaults.

@@ -98,7 +98,7 @@ public struct PPOHyperparameters: Sendable, Equatable, Codable {
         try Validate.atLeast(updateEpochs, 1, "PPO update epochs")
         try Validate.atLeast(minibatches, 1, "PPO minibatches")
         if let k = targetKL { try Validate.positive(k, "PPO target KL") }
-        for w in valueHidden { try Validate.atLeast(w, 1, "PPO value hidden width") }
+        for w in valueHidden { try Validate.atLeast(w, 1, "PPO value hidden width", atMost: Limits.layerWidth) }
     }
 }
 

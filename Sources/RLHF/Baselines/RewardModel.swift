@@ -21,7 +21,7 @@ public struct RewardModelHyperparameters: Sendable, Equatable, Codable {
 
     /// Throws on bad values.
     public func validate() throws {
-        for h in hidden { try Validate.atLeast(h, 1, "reward hidden width") }
+        for h in hidden { try Validate.atLeast(h, 1, "reward hidden width", atMost: Limits.layerWidth) }
         try Validate.positive(learningRate, "reward learning rate")
         try Validate.atLeast(epochs, 1, "reward epochs")
         try Validate.atLeast(batchSize, 1, "reward batch size")

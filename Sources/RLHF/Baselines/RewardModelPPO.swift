@@ -33,7 +33,7 @@ public struct RewardModelPPOHyperparameters: Sendable, Equatable, Codable {
 
     /// Throws on bad values (including the reward model's and PPO's).
     public func validate() throws {
-        try Validate.atLeast(pairsPerRound, 1, "pairs per round")
+        try Validate.atLeast(pairsPerRound, 1, "pairs per round", atMost: Limits.pairs)
         try rewardModel.validate()
         try ppo.validate()
         try Validate.atLeast(ppoUpdatesPerRound, 1, "PPO updates per round")
@@ -91,7 +91,7 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
     public init(env: E, policy: NeuralSoftmaxPolicy, panel: EvaluatorPanel, hyper: RewardModelPPOHyperparameters = .init(),
                 seed: UInt64, online: Bool, budget: Int) throws {
         try hyper.validate()
-        try Validate.atLeast(budget, 1, "query budget")
+        try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
         let m = panel.queriesPerPair
         guard budget >= m else { throw RLHFError.budgetTooSmall(budget: budget, needed: m, what: "labelling one pair") }
         self.hyper = hyper

@@ -132,7 +132,7 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
 
     /// Throws on bad values (the critic's included).
     public func validate() throws {
-        try Validate.atLeast(pairsPerIteration, 1, "pairs per iteration (B)")
+        try Validate.atLeast(pairsPerIteration, 1, "pairs per iteration (B)", atMost: Limits.pairs)
         try Validate.positive(rewardStepSize, "reward step size (η)")
         try Validate.atLeast(rewardStepsPerIteration, 1, "reward steps per iteration")
         try Validate.atLeast(replayPairs, 0, "replay pairs")

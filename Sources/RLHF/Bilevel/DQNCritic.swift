@@ -39,7 +39,7 @@ public struct CriticHyperparameters: Sendable, Equatable, Codable {
 
     /// Throws on bad values.
     public func validate() throws {
-        for h in hidden { try Validate.atLeast(h, 1, "critic hidden width") }
+        for h in hidden { try Validate.atLeast(h, 1, "critic hidden width", atMost: Limits.layerWidth) }
         try Validate.inRange(discount, 0...0.999_999, "critic discount")
         try Validate.atLeast(episodes, 1, "critic episodes")
         try Validate.atLeast(refreshes, 1, "critic target refreshes (J)")

@@ -88,7 +88,7 @@ public struct CartPole: Environment {
     /// Creates the environment, throwing ``RLHFError/invalidArgument(name:message:)`` unless
     /// `horizon` ≥ 1.
     public static func validated(horizon: Int) throws -> CartPole {
-        try Validate.atLeast(horizon, 1, "horizon")
+        try Validate.atLeast(horizon, 1, "horizon", atMost: Limits.horizon)
         return CartPole(horizon: horizon)
     }
 

@@ -8,11 +8,15 @@ extension GridWorld {
     /// - Throws: ``RLHFError/invalidMap(source:line:column:message:)`` naming the line and column
     ///   of the first problem: an empty map, ragged rows, an unknown character, no start or two,
     ///   no goal, or a goal that cannot be reached from the start; and
-    ///   ``RLHFError/invalidArgument(name:message:)`` for bad options.
+    ///   ``RLHFError/invalidArgument(name:message:)`` for bad options or a map above the
+    ///   ``Limits`` (bytes, cells, and |S|·|A|·H of the exact model).
     public init(map: String, options: Options, source: String = "map") throws {
         try options.validate()
         func fail(_ line: Int, _ column: Int, _ message: String) -> RLHFError {
             .invalidMap(source: source, line: line, column: column, message: message)
+        }
+        guard map.utf8.count <= Limits.mapBytes else {
+            throw fail(1, 1, "the map has \(map.utf8.count) bytes, above the limit of \(Limits.mapBytes.formatted)")
         }
         // "\r\n" is one Character in Swift, and a newline: Windows line ends split too.
         var lines = map.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
@@ -45,6 +49,12 @@ extension GridWorld {
             cells.append(row)
         }
         guard width > 0 else { throw fail(1, 1, "the map's first row is empty") }
+        if lines.count * width > Limits.mapCells {
+            throw fail(1, 1, "the map has \(lines.count) × \(width) cells, above the limit of \(Limits.mapCells.formatted)")
+        }
+        let states = cells.reduce(0) { $0 + $1.lazy.filter { $0 != .wall }.count }
+        try Validate.product([states, GridWorld.actionNames.count, options.horizon], atMost: Limits.tabularWork,
+                             "\(source) with horizon \(options.horizon)", "|S| × |A| × H")
         guard let s = start else { throw fail(1, 1, "the map has no start 'S'") }
         guard let g = firstGoal else { throw fail(1, 1, "the map has no goal 'G'") }
 

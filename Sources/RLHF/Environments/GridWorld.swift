@@ -36,10 +36,10 @@ public struct GridWorld: TabularEnvironment {
             self.stepReward = stepReward
         }
 
-        /// Throws unless slip ∈ [0, 1], H ≥ 1 and the step reward is finite.
+        /// Throws unless slip ∈ [0, 1], 1 ≤ H ≤ ``Limits/horizon`` and the step reward is finite.
         public func validate() throws {
             try Validate.inRange(slip, 0...1, "slip")
-            try Validate.atLeast(horizon, 1, "horizon")
+            try Validate.atLeast(horizon, 1, "horizon", atMost: Limits.horizon)
             try Validate.finite(stepReward, "step reward")
         }
     }

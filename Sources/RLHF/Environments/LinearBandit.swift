@@ -117,6 +117,8 @@ public struct LinearBandit: TabularEnvironment {
         try Validate.atLeast(contextCount, 1, "number of contexts")
         try Validate.atLeast(actionCount, 1, "number of actions")
         try Validate.atLeast(featureDimension, 1, "feature dimension")
+        try Validate.product([contextCount, actionCount, featureDimension], atMost: Limits.banditEntries,
+                             "bandit size", "contexts × actions × features")
         var rng = Xoshiro256(seed: seed)
         var table = [Double](repeating: 0, count: contextCount * actionCount * featureDimension)
         table.withUnsafeMutableBufferPointer { rng.fillNormal($0) }

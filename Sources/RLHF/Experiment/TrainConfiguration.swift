@@ -187,13 +187,16 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// Checks every value that does not need the environment, before anything runs.
     public func validate() throws {
         _ = try makePanel()
-        try Validate.atLeast(budget, 1, "query budget")
+        try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
         try Validate.atLeast(blocks, 1, "blocks (K)")
         try zbcpgHyperparameters(dimension: max(blocks, 1)).validate()
         if let e = evaluateEvery { try Validate.atLeast(e, 1, "evaluate every") }
         if let p = evaluationPoints { try Validate.atLeast(p, 1, "evaluation points") }
-        try Validate.atLeast(evaluationEpisodes, 1, "evaluation episodes")
-        for h in hidden { try Validate.atLeast(h, 1, "hidden width") }
+        try Validate.atLeast(evaluationEpisodes, 1, "evaluation episodes", atMost: Limits.episodes)
+        try Validate.atLeast(hidden.count, 1, "hidden layers", atMost: Limits.layers)
+        for h in hidden { try Validate.atLeast(h, 1, "hidden width", atMost: Limits.layerWidth) }
+        try Validate.product([blocksPerIteration, pairs, evaluators], atMost: Limits.budget,
+                             "queries per iteration", "blocks × pairs × evaluators")
         _ = try parsedActivation()
         switch algorithm {
         case .dpo, .onlineDPO: try dpo?.validate()
@@ -203,7 +206,8 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
             try Validate.atLeast(ppoUpdates, 1, "PPO updates")
         case .bilevel:
             try bilevel.validate()
-            for h in bilevelRewardHidden { try Validate.atLeast(h, 1, "reward hidden width") }
+            try Validate.atLeast(bilevelRewardHidden.count, 0, "reward hidden layers", atMost: Limits.layers)
+            for h in bilevelRewardHidden { try Validate.atLeast(h, 1, "reward hidden width", atMost: Limits.layerWidth) }
         case .zpg, .zbcpg: break
         }
         if blockMode == .layers && policy != .mlp {

@@ -96,6 +96,7 @@ public enum Trainer {
         uniform: Double, optimal: Double, exact: Bool, _ config: TrainConfiguration, _ hooks: Hooks
     ) throws -> TrainResult where E.State: Codable & Sendable {
         let tabular = E.self is any TabularEnvironment.Type
+        try checkNetworkSizes(env, config, tabular: tabular)
         let panel = try config.makePanel()
         let d = policy.parameterCount
         switch config.algorithm {
@@ -138,9 +139,29 @@ public enum Trainer {
     /// The MLP policy of a configuration, initialized from stream (seed, 0x1A17) with a zero last
     /// layer, so that it starts uniform.
     static func makePolicy(_ config: TrainConfiguration, featureCount: Int, actionCount: Int) throws -> NeuralSoftmaxPolicy {
+        try Validate.network(inputs: featureCount, hidden: config.hidden, outputs: actionCount, "policy network (--hidden)")
         var rng = Xoshiro256(seed: config.seed, stream: 0x1A17)
         return NeuralSoftmaxPolicy(featureCount: featureCount, hidden: config.hidden, actionCount: actionCount,
                                    activation: try config.parsedActivation(), uniformStart: true, using: &rng)
+    }
+
+    /// Checks the sizes of the networks a baseline builds besides its policy (reward model,
+    /// PPO's value network, the bilevel reward and critic) before any is allocated.
+    static func checkNetworkSizes<E: Environment>(_ env: E, _ config: TrainConfiguration, tabular: Bool) throws {
+        let f = env.featureCount, m = env.actionCount
+        switch config.algorithm {
+        case .rmPPO, .rmPPOOffline:
+            let h = config.resolvedRMPPO(tabular: tabular)
+            try Validate.network(inputs: f, hidden: h.rewardModel.hidden, outputs: m, "reward network (--reward-hidden)")
+            try Validate.network(inputs: f + 1, hidden: h.ppo.valueHidden, outputs: 1, "PPO value network")
+        case .ppoTrueReward:
+            try Validate.network(inputs: f + 1, hidden: config.resolvedPPO(tabular: tabular).valueHidden, outputs: 1, "PPO value network")
+        case .bilevel:
+            try Validate.network(inputs: f, hidden: config.bilevelRewardHidden, outputs: m, "reward network (--reward-hidden)")
+            try Validate.network(inputs: f, hidden: config.bilevel.critic.hidden, outputs: m, "critic network (bilevel.critic.hidden)")
+        case .dpo, .onlineDPO, .zpg, .zbcpg:
+            break
+        }
     }
 
     /// One block per network layer (weights and bias).
@@ -233,6 +254,7 @@ public enum Trainer {
                         evaluate: @escaping ([Double]) -> (value: Double, standardError: Double?),
                         uniform: Double, optimal: Double, exact: Bool, _ config: TrainConfiguration,
                         _ hooks: Hooks) throws -> TrainResult {
+        try Normalization.check(uniform: uniform, optimal: optimal, environment: config.environment.name)
         if let r = hooks.resume, r.parameters.count != d {
             throw RLHFError.invalidArgument(name: "resume", message: "the checkpoint has \(r.parameters.count) parameters, this run needs \(d)")
         }
@@ -244,7 +266,7 @@ public enum Trainer {
         // (non-first) iteration's cost.
         let iterations = optimizer.iterationLimit ?? config.budget / max(1, optimizer.queries(forIteration: 1))
         var loop = TrainingLoop(evaluateEvery: config.evaluateEvery ?? max(1, iterations / points), evaluate: evaluate,
-                                normalize: { ($0 - uniform) / (optimal - uniform) })
+                                normalize: { Normalization.normalized($0, uniform: uniform, optimal: optimal) })
         loop.onRecord = hooks.progress
         loop.onCheckpoint = hooks.checkpoint
         var ledger = try QueryLedger(budget: config.budget)
@@ -252,7 +274,7 @@ public enum Trainer {
         let first = state.records.first!, last = state.records.last!
         var figures = optimizer.summaryFigures { evaluate($0).value }
         for (name, v) in figures where name.hasSuffix("_value") {
-            figures[String(name.dropLast(6)) + "_normalized"] = (v - uniform) / (optimal - uniform)
+            figures[String(name.dropLast(6)) + "_normalized"] = Normalization.normalized(v, uniform: uniform, optimal: optimal)
         }
         let summary = RunSummary(
             algorithm: config.algorithm.rawValue, env: config.environment.name, link: config.link.kind.rawValue,

@@ -36,7 +36,8 @@ public struct EvaluatorPanel: Sendable, Equatable, Codable {
     /// Creates a panel; `trim` nil means the default 1/(2M).
     public init(link: LinkFunction, evaluators: Int, trim: Double? = nil, teacher: Teacher = Teacher(),
                 noiseless: Bool = false) throws {
-        try Validate.atLeast(evaluators, 1, "evaluators (M)")
+        try Validate.atLeast(evaluators, 1, "evaluators (M)", atMost: Limits.evaluators)
+        try teacher.validate()
         let eps = trim ?? 1 / (2 * Double(evaluators))
         try Validate.nonNegative(eps, "trim (ε)")
         guard eps < 0.5 else { throw RLHFError.invalidArgument(name: "trim (ε)", message: "\(eps) must be below 0.5") }

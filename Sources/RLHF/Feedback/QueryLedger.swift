@@ -10,7 +10,7 @@ public struct QueryLedger: Sendable, Equatable, Codable {
 
     /// Creates a ledger with nothing spent.
     public init(budget: Int, used: Int = 0) throws {
-        try Validate.atLeast(budget, 1, "query budget")
+        try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
         guard used >= 0 && used <= budget else {
             throw RLHFError.invalidArgument(name: "queries used", message: "\(used) is outside 0…\(budget)")
         }

@@ -24,14 +24,21 @@ public struct Teacher: Sendable, Equatable, Codable {
     /// Creates a teacher; throws on rates outside [0, 1] or non-finite thresholds.
     public init(mistakeRate: Double = 0, equalThreshold: Double = 0, skipThreshold: Double? = nil,
                 myopicDiscount: Double = 1) throws {
-        try Validate.inRange(mistakeRate, 0...1, "mistake rate")
-        try Validate.nonNegative(equalThreshold, "equal threshold")
-        if let s = skipThreshold { try Validate.finite(s, "skip threshold") }
-        try Validate.inRange(myopicDiscount, 0...1, "myopic discount")
         self.mistakeRate = mistakeRate
         self.equalThreshold = equalThreshold
         self.skipThreshold = skipThreshold
         self.myopicDiscount = myopicDiscount
+        try validate()
+    }
+
+    /// Throws unless the rates lie in [0, 1] and the thresholds are finite (the equal threshold
+    /// non-negative). Every way a teacher is set — options, `--set`, study files, checkpoints —
+    /// goes through this check (``TrainConfiguration/validate()`` calls it).
+    public func validate() throws {
+        try Validate.inRange(mistakeRate, 0...1, "teacher.mistake-rate (--mistake-rate)")
+        try Validate.nonNegative(equalThreshold, "teacher.equal-threshold (--equal-threshold)")
+        if let s = skipThreshold { try Validate.finite(s, "teacher.skip-threshold (--skip-threshold)") }
+        try Validate.inRange(myopicDiscount, 0...1, "teacher.myopic-discount (--myopic-discount)")
     }
 
     /// Whether this is the ideal evaluator.

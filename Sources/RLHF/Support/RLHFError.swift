@@ -60,10 +60,15 @@ public enum Validate {
         }
     }
 
-    /// Throws unless the integer is at least `minimum`.
-    public static func atLeast(_ value: Int, _ minimum: Int, _ name: String) throws {
+    /// Throws unless `minimum` ≤ `value` ≤ `maximum`. The default maximum, ``Limits/count``,
+    /// bounds every count a setting gives (iterations, epochs, episodes, pairs…); sizes that
+    /// allocate memory pass a tighter one from ``Limits``.
+    public static func atLeast(_ value: Int, _ minimum: Int, _ name: String, atMost maximum: Int = Limits.count) throws {
         guard value >= minimum else {
             throw RLHFError.invalidArgument(name: name, message: "\(value) must be at least \(minimum)")
+        }
+        guard value <= maximum else {
+            throw RLHFError.invalidArgument(name: name, message: "\(value) is above the limit of \(maximum.formatted)")
         }
     }
 }
