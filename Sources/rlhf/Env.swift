@@ -3,16 +3,19 @@ import RLHF
 
 struct Env: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw a GridWorld and print its sizes and exact values.",
+        abstract: "Describe an environment: a GridWorld's map, sizes and exact values; CartPole's and the bandit's sizes and values.",
         discussion: """
             Prints the map, |S| (non-wall cells), |A| = 4, the tabular policy dimension d = |S|·|A|, \
             the exact value of the uniform policy V(uniform) and the optimal finite-horizon value V*.
+
+            For `cartpole` V(uniform) is a Monte-Carlo estimate (20,000 episodes, with its standard \
+            error) and V* the horizon; for `bandit` and `bandit-CxAxK` both are exact.
 
             Map files use one character a cell: `.` floor, `#` wall, `S` start (exactly one), \
             `G` goal (+1, ends the episode), `T` trap (−1, ends the episode).
             """)
 
-    @Argument(help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
+    @Argument(help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole, bandit or bandit-CxAxK.", valueName: "NAME|PATH"))
     var name: String = "classic"
 
     @OptionGroup(title: "Dynamics")
@@ -36,8 +39,46 @@ struct Env: ParsableCommand {
         var optimalValue: Double
     }
 
+    /// What `rlhf env` prints of an environment that is not a GridWorld.
+    struct OtherReport: Encodable {
+        var name: String
+        var kind: String
+        var states: Int?
+        var features: Int
+        var actions: Int
+        var horizon: Int
+        var uniformValue: Double
+        /// Standard error of ``uniformValue`` when it is a Monte-Carlo estimate.
+        var uniformValueSe: Double?
+        var optimalValue: Double
+    }
+
     func run() throws {
-        let env = try dynamics.spec(name).makeGridWorld()
+        let report: OtherReport
+        switch try dynamics.spec(name).resolve() {
+        case .gridWorld(let g):
+            return try describe(g)
+        case .bandit(let b):
+            report = OtherReport(name: name, kind: "linear bandit", states: b.contextCount, features: b.featureCount,
+                                 actions: b.actionCount, horizon: 1, uniformValue: b.model.value(policy: b.model.uniformPolicy),
+                                 uniformValueSe: nil, optimalValue: b.model.optimalValue)
+        case .cartPole(let c):
+            let e = Trainer.uniformValueEstimate(c, threads: Parallel.coreCount)
+            report = OtherReport(name: name, kind: "cartpole", states: nil, features: c.featureCount, actions: c.actionCount,
+                                 horizon: c.horizon, uniformValue: e.mean, uniformValueSe: e.standardError,
+                                 optimalValue: Double(c.horizon))
+        }
+        if json { return try printJSON(report) }
+        print("environment       \(report.name) (\(report.kind))")
+        if let s = report.states { print("contexts          \(s)") }
+        print("features          \(report.features)")
+        print("actions |A|       \(report.actions)")
+        print("horizon H         \(report.horizon)")
+        print("V(uniform)        \(fmt(report.uniformValue, 6))" + (report.uniformValueSe.map { " ± \(fmt($0, 6)) (Monte-Carlo, 20,000 episodes)" } ?? ""))
+        print("V*                \(fmt(report.optimalValue, 6))" + (report.uniformValueSe != nil ? " (the horizon: every step rewards 1)" : ""))
+    }
+
+    func describe(_ env: GridWorld) throws {
         let model = env.model
         let report = Report(
             name: name, map: env.mapText.split(separator: "\n").map(String.init), rows: env.rows, columns: env.columns,

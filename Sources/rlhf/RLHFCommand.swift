@@ -38,6 +38,7 @@ struct RLHFCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }   // --help and the like
             let message = message(for: error)
             if !message.isEmpty { printError("Error: " + message) }
             if error is ValidationError {

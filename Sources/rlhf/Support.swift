@@ -22,14 +22,27 @@ struct DynamicsOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Slip probability (default: the preset's; 0.2 for map files).")
     var slip: Double?
 
-    @Option(parsing: .unconditional, help: "Horizon H (default: the preset's; 20 for map files).", transform: NumberText.option)
-    var horizon: Int?
+    @Option(parsing: .unconditional, help: "Horizon H (default: the preset's; 20 for map files).")
+    var horizon: Count?
 
     @Option(parsing: .unconditional, help: "Reward of a step ending on floor (default: the preset's; −0.02 for map files).")
     var stepReward: Double?
 
     /// The environment `name` with these overrides.
     func spec(_ name: String) -> EnvironmentSpec {
-        EnvironmentSpec(name: name, slip: slip, horizon: horizon, stepReward: stepReward)
+        EnvironmentSpec(name: name, slip: slip, horizon: horizon?.value, stepReward: stepReward)
     }
+}
+
+/// A whole-number option that reads the forms study files accept (``NumberText/integer(_:)``):
+/// `1000000`, `1e6`, `10^6`, `1_000_000`, `1.5e5`.
+struct Count: ExpressibleByArgument, ExpressibleByIntegerLiteral, Equatable, CustomStringConvertible {
+    var value: Int
+    init(integerLiteral value: Int) { self.value = value }
+    init?(argument: String) {
+        guard let v = NumberText.integer(argument) else { return nil }
+        value = v
+    }
+    var description: String { "\(value)" }
+    var defaultValueDescription: String { "\(value)" }
 }

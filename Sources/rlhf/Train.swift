@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
     @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; on classic slower than online rm-ppo, see the README).")
     var algorithm: AlgorithmName = .zpg
 
-    @Option(name: .long, help: ArgumentHelp("A preset (classic, traps, cliff, open-N) or a map file path.", valueName: "NAME|PATH"))
+    @Option(name: .long, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (needs --policy mlp), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features).", valueName: "NAME|PATH"))
     var env: String = "classic"
 
     @OptionGroup(title: "Environment dynamics")
@@ -47,8 +47,8 @@ struct Train: ParsableCommand {
     @Option(help: "mlp on a GridWorld: state features, coordinates (row, column) or one-hot.")
     var features: GridWorld.FeatureMode = .coordinates
 
-    @Option(parsing: .unconditional, help: "Episodes per evaluation where values are Monte-Carlo estimates (cartpole).", transform: NumberText.option)
-    var evalEpisodes: Int = 200
+    @Option(parsing: .unconditional, help: "Episodes per evaluation where values are Monte-Carlo estimates (cartpole).")
+    var evalEpisodes: Count = 200
 
     @Option(help: "Evaluators' link: bradley-terry, weibull or thurstone.")
     var link: LinkFunction.Kind = .bradleyTerry
@@ -59,16 +59,16 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Weibull shape k > 0 (k = 1 is the Laplace link).")
     var weibullShape: Double = 2
 
-    @Option(parsing: .unconditional, help: "Evaluators M asked about each pair (each answer is one query).", transform: NumberText.option)
-    var evaluators: Int = 10
+    @Option(parsing: .unconditional, help: "Evaluators M asked about each pair (each answer is one query).")
+    var evaluators: Count = 10
 
-    @Option(parsing: .unconditional, help: "Trajectory pairs N per iteration (per block for zbcpg).", transform: NumberText.option)
-    var pairs: Int = 8
+    @Option(parsing: .unconditional, help: "Trajectory pairs N per iteration (per block for zbcpg).")
+    var pairs: Count = 8
 
-    @Option(name: .customLong("queries"), parsing: .unconditional, help: "Query budget.", transform: NumberText.option)
-    var budget: Int = 1_000_000
+    @Option(name: .customLong("queries"), parsing: .unconditional, help: "Query budget (whole numbers as 1000000, 1e6, 10^6 or 1_000_000, here and in every count).")
+    var budget: Count = 1_000_000
 
-    @Option(parsing: .unconditional, help: "Random seed.", transform: NumberText.seed)
+    @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 0
 
     @Option(parsing: .unconditional, help: "Perturbation radius μ.")
@@ -83,17 +83,17 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Clip the gradient estimate's norm to this value (default: no clipping).")
     var clip: Double?
 
-    @Option(parsing: .unconditional, help: "zbcpg: number of blocks K.", transform: NumberText.option)
-    var blocks: Int = 4
+    @Option(parsing: .unconditional, help: "zbcpg: number of blocks K.")
+    var blocks: Count = 4
 
     @Option(help: "zbcpg: 'partition' (K fixed random blocks, all every iteration), 'random' (one random block per iteration) or 'layers' (one block per MLP layer).")
     var blockMode: ZBCPGHyperparameters.BlockMode = .partition
 
-    @Option(parsing: .unconditional, help: "zbcpg random mode: block size b (default ⌈d/K⌉).", transform: NumberText.option)
-    var blockSize: Int?
+    @Option(parsing: .unconditional, help: "zbcpg random mode: block size b (default ⌈d/K⌉).")
+    var blockSize: Count?
 
-    @Option(parsing: .unconditional, help: "Worker threads (default: all cores; results do not depend on it).", transform: NumberText.option)
-    var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores; results do not depend on it).")
+    var threads: Count?
 
     @Option(parsing: .unconditional, help: "Noisy teacher: probability of flipping each answer.")
     var mistakeRate: Double = 0
@@ -107,8 +107,8 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Noisy teacher: myopic discount γ_m (1 = not myopic).")
     var myopicDiscount: Double = 1
 
-    @Option(parsing: .unconditional, help: "Evaluate the policy every this many iterations (default: about 100 points).", transform: NumberText.option)
-    var evalEvery: Int?
+    @Option(parsing: .unconditional, help: "Evaluate the policy every this many iterations (default: about 100 points).")
+    var evalEvery: Count?
 
     @Option(parsing: .unconditional, help: "dpo, online-dpo: β of the implicit reward β·log(π/π_ref).")
     var beta: Double?
@@ -116,38 +116,38 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "dpo, online-dpo: Adam learning rate.")
     var dpoLr: Double?
 
-    @Option(parsing: .unconditional, help: "dpo: passes over the data, one per iteration (default 40); online-dpo: passes over each round's pairs (default 8). Defaults: dpo β 0.003, learning rate 0.1; online-dpo β 0.01, learning rate 0.03.", transform: NumberText.option)
-    var dpoEpochs: Int?
+    @Option(parsing: .unconditional, help: "dpo: passes over the data, one per iteration (default 40); online-dpo: passes over each round's pairs (default 8). Defaults: dpo β 0.003, learning rate 0.1; online-dpo β 0.01, learning rate 0.03.")
+    var dpoEpochs: Count?
 
     @Option(help: "online-dpo: reference policy, initial or previous-round.")
     var dpoReference: DPOReference?
 
-    @Option(parsing: .unconditional, help: "online-dpo, rm-ppo: pairs labeled per round (M queries each).", transform: NumberText.option)
-    var pairsPerRound: Int?
+    @Option(parsing: .unconditional, help: "online-dpo, rm-ppo: pairs labeled per round (M queries each).")
+    var pairsPerRound: Count?
 
-    @Option(parsing: .unconditional, help: "dpo, rm-ppo-offline: most pairs to buy (default: as many as the budget pays for).", transform: NumberText.option)
-    var maxPairs: Int?
+    @Option(parsing: .unconditional, help: "dpo, rm-ppo-offline: most pairs to buy (default: as many as the budget pays for).")
+    var maxPairs: Count?
 
     @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, ppo-true-reward: PPO's Adam learning rate.")
     var ppoLr: Double?
 
-    @Option(parsing: .unconditional, help: "rm-ppo: PPO updates per round; rm-ppo-offline: all PPO updates of the run; ppo-true-reward: PPO updates.", transform: NumberText.option)
-    var ppoUpdates: Int?
+    @Option(parsing: .unconditional, help: "rm-ppo: PPO updates per round; rm-ppo-offline: all PPO updates of the run; ppo-true-reward: PPO updates.")
+    var ppoUpdates: Count?
 
-    @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, ppo-true-reward: environment steps per PPO update.", transform: NumberText.option)
-    var ppoSteps: Int?
+    @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, ppo-true-reward: environment steps per PPO update.")
+    var ppoSteps: Count?
 
     @Option(help: ArgumentHelp("rm-ppo, rm-ppo-offline, bilevel: reward network hidden widths (empty: linear; tabular on one-hot features). Defaults: 64,64 for rm-ppo, empty for bilevel.", valueName: "W1,W2,..."))
     var rewardHidden: String?
 
-    @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.", transform: NumberText.option)
-    var rewardEpochs: Int?
+    @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.")
+    var rewardEpochs: Count?
 
     @Option(parsing: .unconditional, help: "bilevel: penalty σ (fixed unless --set bilevel.sigma-decay=p with p > 0).")
     var sigma: Double?
 
-    @Option(parsing: .unconditional, help: "bilevel: pairs B queried per outer iteration (B·M queries).", transform: NumberText.option)
-    var bilevelPairs: Int?
+    @Option(parsing: .unconditional, help: "bilevel: pairs B queried per outer iteration (B·M queries).")
+    var bilevelPairs: Count?
 
     @Flag(help: "bilevel: exact mode (exact Q and exact J-gradients; tabular environments only).")
     var exact = false
@@ -194,38 +194,38 @@ struct Train: ParsableCommand {
         c.algorithm = algorithm
         c.environment = dynamics.spec(env)
         c.link = try LinkFunction(link, scale: linkScale, shape: weibullShape)
-        c.evaluators = evaluators
+        c.evaluators = evaluators.value
         c.trim = trim
         c.teacher = try Teacher(mistakeRate: mistakeRate, equalThreshold: equalThreshold,
                                 skipThreshold: skipThreshold, myopicDiscount: myopicDiscount)
-        c.budget = budget
+        c.budget = budget.value
         c.seed = seed
         c.mu = mu
         c.alpha = alpha
-        c.pairs = pairs
+        c.pairs = pairs.value
         c.gradientClip = clip
-        c.blocks = blocks
+        c.blocks = blocks.value
         c.blockMode = blockMode
-        c.blockSize = blockSize
-        if let t = threads { c.threads = t }
-        c.evaluateEvery = evalEvery
+        c.blockSize = blockSize?.value
+        if let t = threads { c.threads = t.value }
+        c.evaluateEvery = evalEvery?.value
         c.policy = policy
         c.hidden = try Self.widths(hidden, "--hidden", allowEmpty: false)
         c.activation = activation
         c.features = features
-        c.evaluationEpisodes = evalEpisodes
+        c.evaluationEpisodes = evalEpisodes.value
         if beta != nil || dpoLr != nil || dpoEpochs != nil || dpoReference != nil
             || ((algorithm == .dpo || algorithm == .onlineDPO) && (pairsPerRound != nil || maxPairs != nil)) {
             c.dpo = c.resolvedDPO
         }
         if let v = beta { c.dpo?.beta = v }
         if let v = dpoLr { c.dpo?.learningRate = v }
-        if let v = dpoEpochs {
+        if let v = dpoEpochs?.value {
             if algorithm == .dpo { c.dpo?.offlineEpochs = v } else { c.dpo?.epochs = v }
         }
         if let v = dpoReference { c.dpo?.reference = v }
-        if let v = pairsPerRound { c.dpo?.pairsPerRound = v }
-        if let v = maxPairs { c.dpo?.maxOfflinePairs = v }
+        if let v = pairsPerRound?.value { c.dpo?.pairsPerRound = v }
+        if let v = maxPairs?.value { c.dpo?.maxOfflinePairs = v }
         // PPO settings start from the environment's defaults (tabular or CleanRL's).
         let usesPPO = [.rmPPO, .rmPPOOffline, .ppoTrueReward].contains(algorithm)
         if usesPPO && (ppoLr != nil || ppoSteps != nil || ppoUpdates != nil || rewardHidden != nil || rewardEpochs != nil || pairsPerRound != nil || maxPairs != nil) {
@@ -233,19 +233,19 @@ struct Train: ParsableCommand {
             c.ppo = c.resolvedPPO(tabular: tabular)
             c.rmPPO = c.resolvedRMPPO(tabular: tabular)
         }
-        if let v = pairsPerRound { c.rmPPO?.pairsPerRound = v }
-        if let v = maxPairs { c.rmPPO?.offlinePairCap = v }
+        if let v = pairsPerRound?.value { c.rmPPO?.pairsPerRound = v }
+        if let v = maxPairs?.value { c.rmPPO?.offlinePairCap = v }
         if let v = ppoLr { c.rmPPO?.ppo.learningRate = v; c.ppo?.learningRate = v }
-        if let v = ppoSteps { c.rmPPO?.ppo.stepsPerUpdate = v; c.ppo?.stepsPerUpdate = v }
-        if let v = ppoUpdates {
+        if let v = ppoSteps?.value { c.rmPPO?.ppo.stepsPerUpdate = v; c.ppo?.stepsPerUpdate = v }
+        if let v = ppoUpdates?.value {
             c.ppoUpdates = v
             if algorithm == .rmPPO { c.rmPPO?.ppoUpdatesPerRound = v } else { c.rmPPO?.offlinePPOUpdates = v }
         }
         if let v = rewardHidden { c.rmPPO?.rewardModel.hidden = try Self.widths(v, "--reward-hidden", allowEmpty: true) }
-        if let v = rewardEpochs { c.rmPPO?.rewardModel.epochs = v }
+        if let v = rewardEpochs?.value { c.rmPPO?.rewardModel.epochs = v }
         if algorithm == .bilevel, let v = rewardHidden { c.bilevelRewardHidden = try Self.widths(v, "--reward-hidden", allowEmpty: true) }
         if let v = sigma { c.bilevel.sigma = v }
-        if let v = bilevelPairs { c.bilevel.pairsPerIteration = v }
+        if let v = bilevelPairs?.value { c.bilevel.pairsPerIteration = v }
         c.bilevelExact = exact
         if let v = bilevelDeploy { c.bilevelDeploy = v }
         do {

@@ -83,6 +83,9 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
         if let r = stepReward { options.stepReward = r }
         if let preset { return try GridWorld(preset: preset, options: options) }
         guard FileManager.default.fileExists(atPath: name) else {
+            if name.contains("/") || name.contains(".") {
+                throw RLHFError.io(path: name, message: "no such map file (and not an environment name: \(EnvironmentSpec.knownNames.joined(separator: ", ")))")
+            }
             throw RLHFError.unknownName(kind: "environment", name: name, known: EnvironmentSpec.knownNames + ["a map file path"])
         }
         guard let data = FileManager.default.contents(atPath: name), let text = String(data: data, encoding: .utf8) else {

@@ -3,17 +3,30 @@ import Foundation
 /// The files a run writes into its output directory: `metrics.csv`, `summary.json`, and
 /// `checkpoint.json` (what `--resume` continues from).
 public enum RunOutput {
-    /// Version of the checkpoint format; a checkpoint of another version is refused.
-    public static let checkpointVersion = 1
+    /// Version of the checkpoint format. Version 2 added ``Checkpoint/checksum``; version 1
+    /// files (no checksum) are still read, the others refused.
+    public static let checkpointVersion = 2
 
     /// A saved run: its configuration and the state to continue from.
     public struct Checkpoint: Codable, Sendable {
         /// ``checkpointVersion`` at the time of writing.
         public var formatVersion: Int
+        /// ``Checksum/fnv1a64(_:)`` of ``payloadBytes(configuration:state:)``: a damaged or
+        /// edited file is refused by name. nil in version 1 files.
+        public var checksum: String?
         /// The configuration the state belongs to.
         public var configuration: TrainConfiguration
         /// The state.
         public var state: TrainingState
+    }
+
+    /// The bytes a checkpoint's checksum covers: configuration and state as sorted-key JSON
+    /// (deterministic, so a loaded checkpoint re-encodes to the same bytes).
+    static func payloadBytes(configuration: TrainConfiguration, state: TrainingState) throws -> [UInt8] {
+        struct Payload: Encodable { var configuration: TrainConfiguration; var state: TrainingState }
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return Array(try e.encode(Payload(configuration: configuration, state: state)))
     }
 
     /// A JSON encoder with snake_case keys and sorted keys, as every file of the toolkit uses.
@@ -53,16 +66,10 @@ public enum RunOutput {
         }
     }
 
-    /// Writes `data` to `path` atomically (a temporary file renamed into place), so that a run
+    /// Writes `data` to `path` atomically (``AtomicFile/write(_:to:)``), so that a run
     /// stopped mid-write leaves the previous file intact.
     public static func write(_ data: Data, to path: String) throws {
-        let tmp = path + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-            throw RLHFError.io(path: path, message: "cannot write the file")
-        }
-        if rename(tmp, path) != 0 {
-            throw RLHFError.io(path: path, message: "cannot move the temporary file into place")
-        }
+        try AtomicFile.write(data, to: path)
     }
 
     /// Writes `metrics.csv` and `summary.json` of a finished run.
@@ -72,18 +79,32 @@ public enum RunOutput {
         try write(encoder().encode(result.summary), to: directory + "/summary.json")
     }
 
-    /// The top-level settings in which two configurations differ.
-    static func differences(_ a: TrainConfiguration, _ b: TrainConfiguration) -> [String] {
-        func dictionary(_ c: TrainConfiguration) -> [String: Any] {
-            (try? JSONSerialization.jsonObject(with: encoder(pretty: false).encode(c))) as? [String: Any] ?? [:]
+    /// The settings in which two configurations differ, as dotted names with both values
+    /// (`seed (0 in the checkpoint, 1 now)`, `teacher.mistake-rate (…)`), in name order.
+    static func differences(_ saved: TrainConfiguration, _ wanted: TrainConfiguration) -> [String] {
+        func object(_ c: TrainConfiguration) -> Any? {
+            try? JSONSerialization.jsonObject(with: encoder(pretty: false).encode(c))
         }
-        let da = dictionary(a), db = dictionary(b)
-        let keys = Set(da.keys).union(db.keys).sorted()
-        let differing = keys.filter { key in
-            let va = da[key].map { "\($0)" }, vb = db[key].map { "\($0)" }
-            return va != vb
+        func show(_ x: Any?) -> String {
+            guard let x, !(x is NSNull) else { return "unset" }
+            if let data = try? JSONSerialization.data(withJSONObject: x, options: [.sortedKeys, .fragmentsAllowed]) {
+                return String(decoding: data, as: UTF8.self)
+            }
+            return "\(x)"
         }
-        return differing.isEmpty ? ["some settings"] : differing
+        var out: [String] = []
+        func walk(_ x: Any?, _ y: Any?, _ path: String) {
+            if let dx = x as? [String: Any], let dy = y as? [String: Any] {
+                for k in Set(dx.keys).union(dy.keys).sorted() {
+                    let name = k.replacingOccurrences(of: "_", with: "-")
+                    walk(dx[k], dy[k], path.isEmpty ? name : path + "." + name)
+                }
+            } else if show(x) != show(y) {
+                out.append("\(path) (\(show(x)) in the checkpoint, \(show(y)) now)")
+            }
+        }
+        walk(object(saved), object(wanted), "")
+        return out.isEmpty ? ["some settings"] : out
     }
 
     /// Path of the checkpoint in an output directory.
@@ -91,9 +112,12 @@ public enum RunOutput {
 
     /// Saves a checkpoint (and the metrics so far, so a stopped run leaves readable output).
     public static func saveCheckpoint(_ state: TrainingState, configuration: TrainConfiguration, in directory: String) throws {
-        let c = Checkpoint(formatVersion: checkpointVersion, configuration: configuration, state: state)
+        let sum = Checksum.fnv1a64(try payloadBytes(configuration: configuration, state: state))
+        let c = Checkpoint(formatVersion: checkpointVersion, checksum: sum, configuration: configuration, state: state)
         // Property names as they are (no snake_case): they must decode back exactly.
-        try write(JSONEncoder().encode(c), to: checkpointPath(in: directory))
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        try write(e.encode(c), to: checkpointPath(in: directory))
         try write(Data(csv(state.records).utf8), to: directory + "/metrics.csv")
     }
 
@@ -110,14 +134,25 @@ public enum RunOutput {
         } catch {
             throw RLHFError.io(path: path, message: "not a readable checkpoint (\(error))")
         }
-        guard c.formatVersion == checkpointVersion else {
-            throw RLHFError.io(path: path, message: "checkpoint format \(c.formatVersion), this version reads \(checkpointVersion)")
+        guard c.formatVersion == checkpointVersion || c.formatVersion == 1 else {
+            throw RLHFError.io(path: path, message: "checkpoint format \(c.formatVersion), this version reads 1 and \(checkpointVersion)")
+        }
+        if c.formatVersion >= 2 {
+            let sum = Checksum.fnv1a64(try payloadBytes(configuration: c.configuration, state: c.state))
+            guard c.checksum == sum else {
+                throw RLHFError.io(path: path, message: "the checkpoint is damaged or was edited (its checksum \(c.checksum ?? "is missing"), its content hashes to \(sum)); rerun without --resume, or into another --out directory")
+            }
         }
         var saved = c.configuration, wanted = configuration
         saved.threads = 1
         wanted.threads = 1
         guard saved == wanted else {
-            throw RLHFError.io(path: path, message: "the checkpoint was written by a run with a different configuration (\(differences(saved, wanted).joined(separator: ", ")) differ); rerun with the same options, or use another --out directory")
+            throw RLHFError.io(path: path, message: "the checkpoint was written by a run with other settings: \(differences(saved, wanted).joined(separator: "; ")); rerun with the same options, or use another --out directory")
+        }
+        do {
+            try c.state.validate(budget: configuration.budget, queriesPerIteration: configuration.queriesPerIteration)
+        } catch let e as RLHFError {
+            throw RLHFError.io(path: path, message: "\(e)")
         }
         return c.state
     }

@@ -158,6 +158,21 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// The RM + PPO hyperparameters this run uses.
     public func resolvedRMPPO(tabular: Bool) -> RewardModelPPOHyperparameters { rmPPO ?? Self.defaultRMPPO(tabular: tabular) }
 
+    /// This configuration with its algorithm's nested settings resolved to what runs (DPO's,
+    /// RM + PPO's or PPO's defaults, the bilevel policy reported), as `summary.json` and
+    /// `--json` print it: a reader sees every setting the run used.
+    public func resolvedForSummary(tabular: Bool) -> TrainConfiguration {
+        var c = self
+        switch algorithm {
+        case .dpo, .onlineDPO: c.dpo = resolvedDPO
+        case .rmPPO, .rmPPOOffline: c.rmPPO = resolvedRMPPO(tabular: tabular)
+        case .ppoTrueReward: c.ppo = resolvedPPO(tabular: tabular)
+        case .bilevel: c.bilevelDeploy = resolvedBilevelDeploy
+        case .zpg, .zbcpg: break
+        }
+        return c
+    }
+
     /// ZPG's hyperparameters for a policy of dimension d.
     public func zpgHyperparameters(dimension d: Int) -> ZPGHyperparameters {
         var h = ZPGHyperparameters()

@@ -198,6 +198,13 @@ public enum Trainer {
     /// normalization is the same.
     static let uniformValueSeed: UInt64 = 0x0B5E
 
+    /// The uniform policy's value on an environment without an exact model, as every run
+    /// normalizes by it: 20,000 episodes from a fixed stream (the same on any thread count).
+    public static func uniformValueEstimate<E: Environment>(_ env: E, threads: Int) -> Estimate {
+        MonteCarlo.evaluateSync(env, family: UniformFamily<E>(actionCount: env.actionCount), parameters: [],
+                                episodes: 20_000, seed: uniformValueSeed, threads: threads).value
+    }
+
     /// An environment without an exact model: Monte-Carlo values with standard errors.
     static func runSampled<E: Environment>(_ env: E, optimalValue: Double, _ config: TrainConfiguration,
                                            _ hooks: Hooks) throws -> TrainResult where E.State: Codable & Sendable {
@@ -206,8 +213,7 @@ public enum Trainer {
         }
         let policy = try makePolicy(config, featureCount: env.featureCount, actionCount: env.actionCount)
         let family = NeuralFamily(env: env, policy: policy)
-        let uniform = MonteCarlo.evaluateSync(env, family: UniformFamily<E>(actionCount: env.actionCount), parameters: [],
-                                              episodes: 20_000, seed: uniformValueSeed, threads: config.threads).value.mean
+        let uniform = uniformValueEstimate(env, threads: config.threads).mean
         let episodes = config.evaluationEpisodes, threads = config.threads, seed = config.seed
         var evaluationIndex: UInt64 = 0
         let evaluate = { (theta: [Double]) -> (value: Double, standardError: Double?) in
@@ -284,7 +290,8 @@ public enum Trainer {
             alpha: config.algorithm.isZerothOrder ? config.alpha ?? config.defaultAlpha(dimension: d) : nil,
             initialValue: first.value, finalValue: last.value, finalValueStandardError: last.valueStandardError,
             optimalValue: optimal, uniformValue: uniform, normalizedValue: last.normalizedValue, exactValues: exact,
-            wallSeconds: last.wallSeconds, figures: figures.isEmpty ? nil : figures, configuration: config)
+            wallSeconds: last.wallSeconds, figures: figures.isEmpty ? nil : figures,
+            configuration: config.resolvedForSummary(tabular: exact))
         return TrainResult(summary: summary, state: state)
     }
 }

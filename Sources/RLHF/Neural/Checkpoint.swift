@@ -160,15 +160,7 @@ public struct NeuralCheckpoint: Sendable, Equatable {
 
     /// Writes the checkpoint to `path` (replacing the file).
     public func write(to path: String) throws {
-        let bytes = encoded()
-        guard let file = fopen(path, "wb") else {
-            throw RLHFError.io(path: path, message: "cannot open for writing: \(String(cString: strerror(errno)))")
-        }
-        let written = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
-        let closed = fclose(file)
-        guard written == bytes.count, closed == 0 else {
-            throw RLHFError.io(path: path, message: "write failed: \(String(cString: strerror(errno)))")
-        }
+        try AtomicFile.write(encoded(), to: path)
     }
 
     /// Reads the checkpoint at `path`.

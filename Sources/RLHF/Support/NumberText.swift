@@ -14,35 +14,12 @@ public enum NumberText {
     }
 
     /// A whole number: an integer literal (exact, any size Int holds), or a number in any form
-    /// of ``number(_:)`` that is whole and below 9·10¹⁵ (where every whole Double is exact).
+    /// of ``number(_:)`` that is whole and within Int's range (exact below 2⁵³; larger values
+    /// are above every limit of ``Limits`` and only serve to say so).
     public static func integer(_ text: String) -> Int? {
         let s = text.replacingOccurrences(of: "_", with: "").trimmingCharacters(in: .whitespaces)
         if let i = Int(s) { return i }
-        guard let v = number(s), v.isFinite, v.rounded() == v, abs(v) < 9.0e15 else { return nil }
+        guard let v = number(s), v.isFinite, v.rounded() == v, abs(v) < 9.2e18 else { return nil }
         return Int(v)
-    }
-
-    /// What an option's `transform:` throws: ArgumentParser prints it after "The value 'X' is
-    /// invalid for '--option'".
-    public struct FormatError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
-    /// ``integer(_:)`` for an option's `transform:`.
-    public static func option(_ text: String) throws -> Int {
-        guard let v = integer(text) else {
-            throw FormatError(description: "expected a whole number (1000000, 1e6, 10^6 or 1_000_000)")
-        }
-        return v
-    }
-
-    /// A seed for an option's `transform:`: a whole number from 0 to 2⁶⁴ − 1.
-    public static func seed(_ text: String) throws -> UInt64 {
-        let s = text.replacingOccurrences(of: "_", with: "").trimmingCharacters(in: .whitespaces)
-        if let v = UInt64(s) { return v }
-        guard let i = integer(s), i >= 0 else {
-            throw FormatError(description: "a seed is a whole number from 0 to 18446744073709551615")
-        }
-        return UInt64(i)
     }
 }
