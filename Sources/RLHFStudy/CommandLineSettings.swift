@@ -41,7 +41,16 @@ public enum CommandLineSettings {
         if let p = malformed(pairs) {
             throw StudyError("expected KEY=VALUE (e.g. bilevel.sigma=10), got '\(p)'", key: "--set")
         }
-        let value = try StudyValue.parse(yaml: yaml(pairs), file: "--set")
+        let value: StudyValue
+        do {
+            value = try StudyValue.parse(yaml: yaml(pairs), file: "--set")
+        } catch var e as StudyError {
+            // Name the pair, not a line of the YAML made from all of them.
+            let bad = pairs.first { (try? StudyValue.parse(yaml: yaml([$0]), file: "--set")) == nil } ?? pairs.joined(separator: " ")
+            e.location = nil
+            e.key = bad
+            throw e
+        }
         do {
             try ConfigurationOverrides.apply(value, to: &config, path: "")
         } catch var e as StudyError {

@@ -227,6 +227,10 @@ enum ConfigurationOverrides {
                 // A comma-separated string for a list of numbers.
                 return s.split(separator: ",").map { scalar(String($0).trimmingCharacters(in: .whitespaces)) }
             }
+            if let template, let choices = (type(of: template) as? SettingChoices.Type)?.settingChoices,
+               !choices.contains(s) && !(template is DPOReference && s == "previousRound") {
+                throw StudyError("'\(s)' is not one of: \(choices.joined(separator: ", "))", key: name, at: value.location)
+            }
             if existing is String { return s }
             if template is Int || template is UInt64, StudyValue.parseInteger(s) == nil {
                 throw StudyError("'\(s)' is not a whole number", key: name, at: value.location)
@@ -309,37 +313,14 @@ enum ConfigurationOverrides {
     }
 
     static func describe(_ e: DecodingError) -> String {
-        switch e {
-        case .typeMismatch(let type, _): return "wrong type of value (expected \(simple(type)))"
-        case .valueNotFound(let type, _): return "missing value (expected \(simple(type)))"
-        case .dataCorrupted(let c): return "invalid value (\(c.debugDescription))"
-        case .keyNotFound(let k, _): return "missing setting '\(kebab(k.stringValue))'"
-        @unknown default: return "invalid value"
-        }
+        e.message(naming: kebab)
     }
 
     /// The dotted name of the nested setting a decoding error is about (`bilevel.lower-step-size`),
     /// `path`-prefixed; nil when the error has no coding path.
     static func codingName(_ e: DecodingError, path: String) -> String? {
-        let context: DecodingError.Context
-        switch e {
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
-        case .keyNotFound(_, let c): context = c
-        @unknown default: return nil
-        }
-        let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? kebab($0.stringValue) }
-        guard !keys.isEmpty else { return nil }
-        let dotted = keys.reduce("") { acc, k in k.hasPrefix("[") || acc.isEmpty ? acc + k : acc + "." + k }
+        guard let dotted = e.path(naming: kebab) else { return nil }
         return path.isEmpty ? dotted : path + "." + dotted
-    }
-
-    static func simple(_ type: Any.Type) -> String {
-        let s = "\(type)"
-        if s.contains("Int") { return "a whole number" }
-        if s.contains("Double") { return "a number" }
-        if s.contains("Bool") { return "true or false" }
-        if s.contains("String") { return "a name" }
-        return s
     }
 
     static func format(_ x: Double) -> String {

@@ -43,6 +43,12 @@ struct HardeningCLITests {
         (["train", "--mu", "nan", "--set", "evaluators=3"], "mu (perturbation radius): nan is not finite"),
         (["train", "--set", "evaluators=1.5"], "'evaluators': '1.5' is not a whole number"),
         (["train", "--set", "mu=abc"], "'mu': 'abc' is not a number"),
+        (["train", "--set", "policy=0.5"], "'policy': '0.5' is not one of: tabular, mlp"),
+        (["train", "--set", "ppo.truncation=zz"], "'ppo.truncation': 'zz' is not one of: terminal, bootstrap, time-aware"),
+        (["train", "--set", "mu=a: b"], "--set: 'mu=a: b': not valid YAML"),
+        (["train", "--set", "rm-ppo.reward-model.epochs=0.1"], "'rm-ppo.reward-model.epochs': '0.1' is not a whole number"),
+        (["train", "--dpo-lr", "inf"], "DPO learning rate: inf is not finite"),
+        (["train", "--algorithm", "ppo-true-reward", "--ppo-steps", "99999999999"], "PPO steps per update: 99999999999 is above the limit of 10,000,000"),
     ])
     func refused(arguments: [String], fragment: String) throws {
         let r = try CLI.run(arguments + (arguments.first == "train" ? ["--quiet"] : []))
@@ -177,7 +183,9 @@ struct CheckpointIntegrityTests {
         let path = RunOutput.checkpointPath(in: dir)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path))
-        #expect { _ = try RunOutput.loadCheckpoint(in: dir, for: c) } throws: { "\($0)".contains(path) }
+        #expect { _ = try RunOutput.loadCheckpoint(in: dir, for: c) } throws: {
+            "\($0)" == "\(path): not a readable checkpoint: not valid JSON"
+        }
     }
 
     @Test("edits with a recomputed checksum are refused by the invariants", arguments: [

@@ -88,7 +88,7 @@ public struct PPOHyperparameters: Sendable, Equatable, Codable {
     public func validate() throws {
         try Validate.positive(learningRate, "PPO learning rate")
         try Validate.positive(adamEpsilon, "PPO Adam epsilon")
-        try Validate.atLeast(stepsPerUpdate, 1, "PPO steps per update")
+        try Validate.atLeast(stepsPerUpdate, 1, "PPO steps per update", atMost: Limits.bufferSteps)
         try Validate.inRange(gamma, 0...1, "PPO gamma")
         try Validate.inRange(gaeLambda, 0...1, "GAE lambda")
         try Validate.positive(clipCoefficient, "PPO clip coefficient")

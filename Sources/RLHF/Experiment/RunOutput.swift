@@ -131,8 +131,8 @@ public enum RunOutput {
         let c: Checkpoint
         do {
             c = try JSONDecoder().decode(Checkpoint.self, from: data)
-        } catch {
-            throw RLHFError.io(path: path, message: "not a readable checkpoint (\(error))")
+        } catch let e as DecodingError {
+            throw RLHFError.io(path: path, message: "not a readable checkpoint: \(e.message())" + (e.path().map { " at \($0)" } ?? ""))
         }
         guard c.formatVersion == checkpointVersion || c.formatVersion == 1 else {
             throw RLHFError.io(path: path, message: "checkpoint format \(c.formatVersion), this version reads 1 and \(checkpointVersion)")
@@ -149,10 +149,14 @@ public enum RunOutput {
         guard saved == wanted else {
             throw RLHFError.io(path: path, message: "the checkpoint was written by a run with other settings: \(differences(saved, wanted).joined(separator: "; ")); rerun with the same options, or use another --out directory")
         }
-        do {
-            try c.state.validate(budget: configuration.budget, queriesPerIteration: configuration.queriesPerIteration)
-        } catch let e as RLHFError {
-            throw RLHFError.io(path: path, message: "\(e)")
+        // Only the zeroth-order methods resume (the training loop refuses the others, whose
+        // state is more than θ); their iterations all cost `queriesPerIteration`.
+        if configuration.algorithm.isZerothOrder {
+            do {
+                try c.state.validate(budget: configuration.budget, queriesPerIteration: configuration.queriesPerIteration)
+            } catch let e as RLHFError {
+                throw RLHFError.io(path: path, message: "\(e)")
+            }
         }
         return c.state
     }

@@ -213,18 +213,15 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         try Validate.product([blocksPerIteration, pairs, evaluators], atMost: Limits.budget,
                              "queries per iteration", "blocks × pairs × evaluators")
         _ = try parsedActivation()
-        switch algorithm {
-        case .dpo, .onlineDPO: try dpo?.validate()
-        case .rmPPO, .rmPPOOffline: try rmPPO?.validate()
-        case .ppoTrueReward:
-            try ppo?.validate()
-            try Validate.atLeast(ppoUpdates, 1, "PPO updates")
-        case .bilevel:
-            try bilevel.validate()
-            try Validate.atLeast(bilevelRewardHidden.count, 0, "reward hidden layers", atMost: Limits.layers)
-            for h in bilevelRewardHidden { try Validate.atLeast(h, 1, "reward hidden width", atMost: Limits.layerWidth) }
-        case .zpg, .zbcpg: break
-        }
+        // Every nested block that is set is checked, whichever algorithm runs: it is part of the
+        // configuration that summary.json and checkpoints record.
+        try dpo?.validate()
+        try rmPPO?.validate()
+        try ppo?.validate()
+        try Validate.atLeast(ppoUpdates, 1, "PPO updates")
+        try bilevel.validate()
+        try Validate.atLeast(bilevelRewardHidden.count, 0, "reward hidden layers", atMost: Limits.layers)
+        for h in bilevelRewardHidden { try Validate.atLeast(h, 1, "reward hidden width", atMost: Limits.layerWidth) }
         if blockMode == .layers && policy != .mlp {
             throw RLHFError.invalidArgument(name: "block mode", message: "'layers' needs an MLP policy (--policy mlp)")
         }

@@ -29,6 +29,8 @@ public enum Limits {
     public static let parameters = 50_000_000
     /// Episodes of one Monte-Carlo evaluation, ≤ 10,000,000.
     public static let episodes = 10_000_000
+    /// Environment steps one update collects into a buffer (PPO), ≤ 10,000,000.
+    public static let bufferSteps = 10_000_000
     /// Worker threads, ≤ 1,024.
     public static let threads = 1_024
     /// Any other count a setting gives (iterations, rounds, epochs, updates, steps), ≤ 10⁹.

@@ -135,9 +135,12 @@ public enum GradientMeasurement {
         var rows: [MeasurementRow] = []
         for variant in ["panel", "noiseless"] {
             for m in evaluators(quick: quick) {
+                // Fixed, valid settings: a failure here is a bug, not a measurement to skip silently.
                 guard let panel = try? EvaluatorPanel(link: .bradleyTerry, evaluators: m, noiseless: variant == "noiseless"),
                       var zpg = try? ZPG(env: env, family: family, panel: panel, hyper: hyper, seed: seed),
-                      var ledger = try? QueryLedger(budget: Int.max / 2) else { continue }
+                      var ledger = try? QueryLedger(budget: Limits.budget) else {
+                    preconditionFailure("gradient measurement: cannot build ZPG with M = \(m)")
+                }
                 var moments = VectorMoments(dimension: d)
                 var estimate = theta
                 for t in 0..<count {
