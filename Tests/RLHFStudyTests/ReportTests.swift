@@ -380,7 +380,7 @@ enum Synthetic {
             rows += Synthetic.finals(variant: "b", link: link, budget: 1000, values: b)
         }
         let report = StudyReport.training(title: "t", question: StudyQuestion(question: "q"), rows: rows)
-        #expect(report.contains("**Answer.** Of the 4 settings at 1000 queries, a is best in 4 of the 4 settings (clearly, its interval above the runner-up's, in 3); the medians range over the settings for a from 0.910 (l1) to 0.910 (l1), b from 0.110 (l1) to 0.900 (l4) (medians over 3 seeds, 95% bootstrap intervals)."), "\(report)")
+        #expect(report.contains("**Answer.** Of the 4 settings at 1000 queries, a is best in 4 of the 4 settings (clearly, its interval above the runner-up's and its median at least the margin 0.01 higher, in 3); the medians range over the settings for a from 0.910 (l1) to 0.910 (l1), b from 0.110 (l1) to 0.900 (l4) (medians over 3 seeds, 95% bootstrap intervals)."), "\(report)")
     }
 
     /// The threshold answer names, per variant, the first budget whose median reaches it, and the
