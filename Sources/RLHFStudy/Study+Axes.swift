@@ -20,11 +20,20 @@ extension Study {
     /// - Throws: ``StudyError`` at the offending key, naming the axis to use instead.
     static func checkAxes(settings: StudyValue?, feedback: StudyValue?, algorithms: StudyValue?) throws {
         let known = ConfigurationOverrides.propertyNames(of: TrainConfiguration())
-        func keys(_ v: StudyValue, skipping: Set<String>) -> [(property: String, key: String, location: StudyLocation)] {
+        // The settings a map sets; two spellings of one setting (`mu` and `Mu`, `block-mode` and
+        // `block_mode`) are a duplicate key.
+        func keys(_ v: StudyValue, skipping: Set<String>, path: String) throws -> [(property: String, key: String, location: StudyLocation)] {
             guard case .map(let entries, _) = v else { return [] }
-            return entries.filter { !skipping.contains($0.key) }.compactMap { e in
-                ConfigurationOverrides.match(e.key, in: known).map { ($0, e.key, e.keyLocation) }
+            let found = entries.filter { !skipping.contains($0.key) }.compactMap { e in
+                ConfigurationOverrides.match(e.key, in: known).map { (property: $0, key: e.key, location: e.keyLocation) }
             }
+            for (i, k) in found.enumerated() {
+                if let first = found[..<i].first(where: { $0.property == k.property }) {
+                    throw StudyError("duplicate key: the same setting as '\(first.key)' (\(first.location)); give it once",
+                                     key: "\(path).\(k.key)", at: k.location)
+                }
+            }
+            return found
         }
         func refuseAxis(_ property: String, key: String, at location: StudyLocation, in place: String, allowing: String? = nil) throws {
             guard let a = axisSettings.first(where: { $0.property == property }), a.axis != allowing else { return }
@@ -35,17 +44,17 @@ extension Study {
                              key: key, at: location)
         }
         if let settings {
-            for k in keys(settings, skipping: []) { try refuseAxis(k.property, key: "settings.\(k.key)", at: k.location, in: "settings") }
+            for k in try keys(settings, skipping: [], path: "settings") { try refuseAxis(k.property, key: "settings.\(k.key)", at: k.location, in: "settings") }
         }
         var setByFeedback: [String: (variant: String, location: StudyLocation)] = [:]
         for (i, f) in (feedback?.elements() ?? []).enumerated() {
-            for k in keys(f, skipping: ["label"]) {
+            for k in try keys(f, skipping: ["label"], path: "feedback[\(i)]") {
                 try refuseAxis(k.property, key: "feedback[\(i)].\(k.key)", at: k.location, in: "feedback")
                 if setByFeedback[k.property] == nil { setByFeedback[k.property] = ("feedback[\(i)]", k.location) }
             }
         }
         for (i, a) in (algorithms?.elements() ?? []).enumerated() {
-            for k in keys(a, skipping: ["label", "budgets"]) {
+            for k in try keys(a, skipping: ["label", "budgets"], path: "algorithms[\(i)]") {
                 try refuseAxis(k.property, key: "algorithms[\(i)].\(k.key)", at: k.location, in: "algorithms", allowing: "algorithms")
                 if let f = setByFeedback[k.property] {
                     throw StudyError("also set by the feedback variant \(f.variant) (\(f.location)): the algorithm variant would override "
@@ -56,13 +65,17 @@ extension Study {
         }
     }
 
-    /// Checks a variant's label: not empty, at most ``maximumLabelLength`` characters, and not
+    /// Checks a variant's label: not empty, no control characters, at most ``maximumLabelLength`` characters, and not
     /// the same run-folder name as an earlier label of its axis (`a b` and `a_b` both become
     /// `a_b`).
     static func checkLabel(_ variant: Variant, key: String, at location: StudyLocation, against earlier: [Variant]) throws {
         let label = variant.label
         if label.trimmingCharacters(in: .whitespaces).isEmpty {
             throw StudyError("an empty label; give it a 'label' with letters or digits", key: key, at: location)
+        }
+        if label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw StudyError("a control character (line break, tab, …) in the label; labels name table rows, plot legends "
+                             + "and CSV fields", key: key, at: location)
         }
         if label.count > maximumLabelLength {
             throw StudyError("the label has \(label.count) characters; labels name run folders and table rows and have at most "

@@ -24,7 +24,16 @@ struct StudyCommand: ParsableCommand {
             under DIR/runs/; stopping a study and running the same command again continues where \
             it stopped and recomputes nothing that had finished. A study file with a mistake \
             (unknown key or algorithm, a budget too small, no seeds) fails before any run starts, \
-            with the line and the key.
+            with the line and the key; a study from flags names the flag. --dry-run lists the \
+            runs and estimates the time from short probe runs.
+
+            Limits, checked before anything is built: a study file is UTF-8 (a byte-order mark \
+            is fine), at most 1 MiB and 100,000 values, without YAML anchors or aliases; at most \
+            10,000 seeds and 100,000 runs; labels at most 100 characters, distinct also as \
+            run-folder names (`a b` and `a_b` are not). A variant may not set `environment`, \
+            `link` or `algorithm` outside its own axis, so that every run is labelled by what it \
+            ran. `margin: 0.01` (the default) is the practical difference below which the \
+            report calls two medians a tie.
             """
     )
 

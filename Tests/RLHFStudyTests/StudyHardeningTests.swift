@@ -87,6 +87,8 @@ import RLHF
         #expect(tooLong.key == "algorithms[0]" && tooLong.message.contains("300 characters") && tooLong.message.contains("at most 100"))
         let empty = try #require(Self.error(Self.head + "algorithms: [{label: ' ', algorithm: zpg}]"))
         #expect(empty.message.contains("empty label"))
+        let newline = try #require(Self.error(Self.head + "algorithms: [{label: \"a\\nb\", algorithm: zpg}]"))
+        #expect(newline.key == "algorithms[0]" && newline.message.contains("a control character"), "\(newline)")
         // Each label within bounds, the run id they make together too long for a folder name.
         let a = String(repeating: "a", count: 100), e = String(repeating: "e", count: 100)
         let id = try #require(Self.error("seeds: 1\nbudgets: [1000]\nenvironments: [{name: classic, label: \(e)}]\nalgorithms: [{label: \(a), algorithm: zpg}]"))
@@ -146,6 +148,9 @@ import RLHF
         #expect(duplicate.key == "seeds" && duplicate.location?.line == 2 && duplicate.message.contains("duplicate key"), "\(duplicate)")
         let nested = try #require(Self.error(Self.head + "algorithms: [{label: z, algorithm: zpg, mu: 1, mu: 2}]"))
         #expect(nested.key == "mu" && nested.location?.line == 5, "\(nested)")
+        // Two spellings of one setting are the same key.
+        let spelled = try #require(Self.error(Self.head + "algorithms: [{label: z, algorithm: zpg, block-mode: random, block_mode: partition}]"))
+        #expect(spelled.description == "s.yaml:5:61: 'algorithms[0].block_mode': duplicate key: the same setting as 'block-mode' (s.yaml:5:41); give it once")
         let nul = try #require(Self.error(Self.head + "algorithms: [zp\u{0}g]"))
         #expect(nul.description == "s.yaml:5:16: a NUL byte: a study file is UTF-8 text (a UTF-16 file must be saved as UTF-8)")
 
