@@ -86,15 +86,7 @@ extension Study {
         guard let (budgetValue, _) = value("budgets") else {
             throw StudyError("missing 'budgets' (query budgets, e.g. [1e4, 1e5])", key: "budgets", at: root.location)
         }
-        study.budgets = try budgetValue.elements().map { try $0.integer("budgets", minimum: 1) }
-        if study.budgets.count > maximumBudgets {
-            throw StudyError("\(study.budgets.count) budgets; a study has at most \(maximumBudgets)", key: "budgets", at: budgetValue.location)
-        }
-        if study.budgets.isEmpty { throw StudyError("empty budget list", key: "budgets", at: budgetValue.location) }
-        if Set(study.budgets).count != study.budgets.count {
-            throw StudyError("a budget is listed twice", key: "budgets", at: budgetValue.location)
-        }
-        study.budgets.sort()
+        study.budgets = try budgetList(budgetValue, key: "budgets")
         if let (e, _) = value("evaluations") { study.evaluations = try e.integer("evaluations", minimum: 2) }
 
         try checkAxes(settings: value("settings")?.0, feedback: value("feedback")?.0, algorithms: value("algorithms")?.0)
@@ -157,6 +149,17 @@ extension Study {
             throw StudyError("\(count) seeds; a study has at most \(maximumSeeds)", key: key, at: location)
         }
         return (0..<UInt64(count)).map { $0 }
+    }
+
+    /// A budget list (the study's, or a variant's own), ascending: not empty, at most
+    /// ``maximumBudgets``, no budget twice.
+    static func budgetList(_ v: StudyValue, key: String) throws -> [Int] {
+        let items = v.elements()
+        if items.isEmpty { throw StudyError("empty budget list", key: key, at: v.location) }
+        if items.count > maximumBudgets { throw StudyError("\(items.count) budgets; a list has at most \(maximumBudgets)", key: key, at: v.location) }
+        let budgets = try items.map { try $0.integer(key, minimum: 1) }
+        if Set(budgets).count != budgets.count { throw StudyError("a budget is listed twice", key: key, at: v.location) }
+        return budgets.sorted()
     }
 
     static func parseAnswer(_ v: StudyValue) throws -> StudyQuestion.AnswerRule {
@@ -285,15 +288,7 @@ extension Study {
             }).joined(separator: " ")
             var variant = Variant(label: given ?? auto, location: v.location, apply: body)
             if let b = entries.first(where: { $0.key == "budgets" }) {
-                let budgets = try b.value.elements().map { try $0.integer(key + ".budgets", minimum: 1) }
-                if budgets.isEmpty { throw StudyError("empty budget list", key: key + ".budgets", at: b.value.location) }
-                if budgets.count > maximumBudgets {
-                    throw StudyError("\(budgets.count) budgets; a variant has at most \(maximumBudgets)", key: key + ".budgets", at: b.value.location)
-                }
-                if Set(budgets).count != budgets.count {
-                    throw StudyError("a budget is listed twice", key: key + ".budgets", at: b.value.location)
-                }
-                variant.budgets = budgets.sorted()
+                variant.budgets = try budgetList(b.value, key: key + ".budgets")
             }
             return variant
         case .list:
