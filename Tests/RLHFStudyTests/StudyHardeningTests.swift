@@ -261,24 +261,31 @@ import RLHF
 
     @Test func estimateFitsTheProbesAndSumsOverTheRuns() throws {
         let plan = try StudyPlan(Study.parse(yaml: StudyParsingTests.minimal, file: "s.yaml"))
-        // A cost model the fit recovers exactly: 0.5 s plus 10⁻⁴ s per query.
+        // A cost model the fit recovers exactly: 0.5 s, plus 10⁻⁴ s per query, plus 0.01 s per
+        // evaluation point (at start and end, or after each of the budget/80 iterations).
         let probed = ProbeLog()
-        let e = plan.estimate(workers: 2) { c in probed.append(c); return 0.5 + 1e-4 * Double(c.budget) }
-        // Two groups (zpg, zbcpg-k8 on classic), two probes each at one and three iterations' queries.
-        #expect(e.probes == 4 && e.unprobed.isEmpty)
-        #expect(probed.configurations.map(\.budget) == [80, 240, 80, 240])
+        let e = plan.estimate(workers: 2) { c in
+            probed.append(c)
+            let evaluations = c.evaluateEvery == 1 ? c.budget / 80 + 1 : 2
+            return (0.5 + 1e-4 * Double(c.budget) + 0.01 * Double(evaluations), evaluations)
+        }
+        // Two groups (zpg, zbcpg-k8 on classic), three probes each: one and three iterations'
+        // queries evaluated at the ends, three iterations evaluated after each.
+        #expect(e.probes == 6 && e.unprobed.isEmpty)
+        #expect(probed.configurations.map(\.budget) == [80, 240, 240, 80, 240, 240])
+        #expect(probed.configurations.map { $0.evaluateEvery == 1 } == [false, false, true, false, false, true])
         #expect(probed.configurations.allSatisfy { $0.seed == 0 })
-        // 2 variants × 2 seeds × (0.6 s at 1000 + 0.7 s at 2000) = 5.2 s; two workers: 2.6 s.
-        #expect(abs(e.runSeconds - 5.2) < 1e-9 && abs(e.seconds - 2.6) < 1e-9 && abs(e.longestRun - 0.7) < 1e-9)
-        // One worker: the sum. A slow first probe is not repeated; a failing group is estimated from the others.
+        // Each run: 0.5 + 10⁻⁴·budget + 0.01·(iterations + 1): 0.73 s at 1000 (12 iterations),
+        // 0.96 s at 2000 (25); 2 variants × 2 seeds × 1.69 s = 6.76 s; two workers: 3.38 s.
+        #expect(abs(e.runSeconds - 6.76) < 1e-9 && abs(e.seconds - 3.38) < 1e-9 && abs(e.longestRun - 0.96) < 1e-9, "\(e)")
+        // A failing group is estimated from the others; a probe slower than `slowProbe` ends its group's probing.
         let slow = plan.estimate(workers: 1, slowProbe: 1) { c in
             if c.algorithm == .zbcpg { throw RLHFError.diverged(iteration: 1, message: "probe failed") }
-            return 8e-3 * Double(c.budget)   // 0.64 s at 80 queries: under 1 s, probed twice
+            return (8e-3 * Double(c.budget), 2)   // 0.64 s at 80 queries, then 1.92 s at 240: no third probe
         }
         #expect(slow.probes == 2 && slow.unprobed == ["zbcpg-k8 on classic"])
         #expect(abs(slow.runSeconds - 4 * (8 + 16)) < 1e-6 && abs(slow.seconds - slow.runSeconds) < 1e-9)
-        // A first probe slower than `slowProbe` is not repeated: seconds per query from it alone.
-        let once = plan.estimate(workers: 1, slowProbe: 0.05) { c in 1e-3 * Double(c.budget) }
+        let once = plan.estimate(workers: 1, slowProbe: 0.05) { c in (1e-3 * Double(c.budget), 2) }
         #expect(once.probes == 2 && abs(once.runSeconds - 4 * (1 + 2)) < 1e-9)
     }
 }
