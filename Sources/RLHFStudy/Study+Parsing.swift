@@ -4,7 +4,7 @@ extension Study {
     /// The top-level keys of a study file.
     public static let topLevelKeys = ["name", "title", "question", "answer", "kind", "environments", "links",
                                       "feedback", "algorithms", "seeds", "budgets", "evaluations", "settings",
-                                      "quick", "notes", "workers"]
+                                      "quick", "notes", "workers", "margin"]
 
     /// Parses a study file.
     ///
@@ -21,11 +21,19 @@ extension Study {
     /// algorithms:
     ///   - zpg                              # a name, or a map: label, algorithm, any setting
     ///   - {label: zbcpg-k8, algorithm: zbcpg, blocks: 8}
+    ///   - {label: rm, algorithm: rm-ppo, budgets: [1e4, 3e4]}   # its own budgets
+    /// margin: 0.01                         # medians closer than this are ties in the answer
     /// ```
     ///
     /// Errors name the file, line, column and key. Settings are checked here; whether every
     /// combination is valid (e.g. budgets large enough) is checked by ``StudyPlan`` before any
     /// run starts.
+    ///
+    /// Each setting belongs to one axis: a feedback or algorithm variant (or `settings`) may not
+    /// set `environment`, `link` or `algorithm` (the axes `environments`, `links`, `algorithms`),
+    /// and a feedback and an algorithm variant may not set the same setting, so that every run
+    /// is labelled by what it ran. Labels are at most ``maximumLabelLength`` characters and
+    /// distinct within their axis also as run-folder names. At most ``maximumSeeds`` seeds.
     public static func parse(yaml text: String, file: String) throws -> Study {
         let root = try StudyValue.parse(yaml: text, file: file)
         guard case .map(let entries, _) = root else {
@@ -54,6 +62,13 @@ extension Study {
         // A measurement study without a question of its own asks its measurement's.
         if questionText == nil, let m = StudyRunner.measurement(study.kind) { study.question = m.question }
         if let (a, _) = value("answer") { study.question.answer = try parseAnswer(a) }
+        if let (m, _) = value("margin") {
+            let margin = try m.number("margin")
+            guard margin >= 0 && margin < 1 else {
+                throw StudyError("expected a normalized difference in [0, 1), e.g. 0.01", key: "margin", at: m.location)
+            }
+            study.question.margin = margin
+        }
         if let (w, _) = value("workers") { study.workers = try w.integer("workers", minimum: 1) }
         if let (q, _) = value("quick") { study.quick = try parseBool(q, key: "quick") }
         if let (n, _) = value("notes") { study.notes = try n.elements().map { try $0.string("notes") } }
@@ -71,14 +86,10 @@ extension Study {
         guard let (budgetValue, _) = value("budgets") else {
             throw StudyError("missing 'budgets' (query budgets, e.g. [1e4, 1e5])", key: "budgets", at: root.location)
         }
-        study.budgets = try budgetValue.elements().map { try $0.integer("budgets", minimum: 1) }
-        if study.budgets.isEmpty { throw StudyError("empty budget list", key: "budgets", at: budgetValue.location) }
-        if Set(study.budgets).count != study.budgets.count {
-            throw StudyError("a budget is listed twice", key: "budgets", at: budgetValue.location)
-        }
-        study.budgets.sort()
+        study.budgets = try budgetList(budgetValue, key: "budgets")
         if let (e, _) = value("evaluations") { study.evaluations = try e.integer("evaluations", minimum: 2) }
 
+        try checkAxes(settings: value("settings")?.0, feedback: value("feedback")?.0, algorithms: value("algorithms")?.0)
         if let (settings, _) = value("settings") {
             try check { c in try ConfigurationOverrides.apply(settings, to: &c, path: "settings") }
             study.base = Variant(label: "settings", location: settings.location) { c in
@@ -91,11 +102,6 @@ extension Study {
         study.feedback = try axis(value("feedback")?.0, key: "feedback", required: false, parse: settingsVariant)
         if study.feedback.isEmpty { study.feedback = [Variant(label: "default") { _ in }] }
         study.algorithms = try axis(value("algorithms")?.0, key: "algorithms", required: true, parse: algorithmVariant)
-        for (i, a) in study.algorithms.enumerated() {
-            for b in a.budgets ?? [] where !study.budgets.contains(b) {
-                throw StudyError("budget \(b) of '\(a.label)' is not one of the study's budgets \(study.budgets)", key: "algorithms[\(i)].budgets", at: a.location)
-            }
-        }
         return study
     }
 
@@ -114,15 +120,46 @@ extension Study {
         case .scalar:
             let n = try v.integer("seeds")
             if n < 1 { throw StudyError("empty seed list (the count must be at least 1)", key: "seeds", at: v.location) }
-            return (0..<UInt64(n)).map { $0 }
+            return try seedRange(count: n, key: "seeds", at: v.location)
         case .list(let items, _):
             if items.isEmpty { throw StudyError("empty seed list", key: "seeds", at: v.location) }
+            if items.count > maximumSeeds {
+                throw StudyError("\(items.count) seeds; a study has at most \(maximumSeeds)", key: "seeds", at: v.location)
+            }
             let seeds = try items.map { UInt64(try $0.integer("seeds", minimum: 0)) }
             if Set(seeds).count != seeds.count { throw StudyError("a seed is listed twice", key: "seeds", at: v.location) }
             return seeds
         case .map:
             throw StudyError("expected a count or a list of seeds", key: "seeds", at: v.location)
         }
+    }
+
+    /// The most seeds a study runs.
+    public static let maximumSeeds = 10_000
+    /// The most budgets in a study's (or a variant's) budget list.
+    public static let maximumBudgets = 100
+
+    /// Seeds 0…count−1, checked against ``maximumSeeds`` before anything is allocated (the
+    /// `seeds:` count of a study file, or `rlhf study --seeds`).
+    ///
+    /// - Throws: ``StudyError`` naming `key` for a count below 1 or above ``maximumSeeds``.
+    public static func seedRange(count: Int, key: String = "seeds", at location: StudyLocation? = nil) throws -> [UInt64] {
+        guard count >= 1 else { throw StudyError("empty seed list (the count must be at least 1)", key: key, at: location) }
+        guard count <= maximumSeeds else {
+            throw StudyError("\(count) seeds; a study has at most \(maximumSeeds)", key: key, at: location)
+        }
+        return (0..<UInt64(count)).map { $0 }
+    }
+
+    /// A budget list (the study's, or a variant's own), ascending: not empty, at most
+    /// ``maximumBudgets``, no budget twice.
+    static func budgetList(_ v: StudyValue, key: String) throws -> [Int] {
+        let items = v.elements()
+        if items.isEmpty { throw StudyError("empty budget list", key: key, at: v.location) }
+        if items.count > maximumBudgets { throw StudyError("\(items.count) budgets; a list has at most \(maximumBudgets)", key: key, at: v.location) }
+        let budgets = try items.map { try $0.integer(key, minimum: 1) }
+        if Set(budgets).count != budgets.count { throw StudyError("a budget is listed twice", key: key, at: v.location) }
+        return budgets.sorted()
     }
 
     static func parseAnswer(_ v: StudyValue) throws -> StudyQuestion.AnswerRule {
@@ -173,9 +210,7 @@ extension Study {
         var variants: [Variant] = []
         for (i, item) in items.enumerated() {
             let variant = try parse(item, "\(key)[\(i)]")
-            if variants.contains(where: { $0.label == variant.label }) {
-                throw StudyError("label '\(variant.label)' is used twice; give each a distinct 'label'", key: "\(key)[\(i)]", at: item.location)
-            }
+            try checkLabel(variant, key: "\(key)[\(i)]", at: item.location, against: variants)
             variants.append(variant)
         }
         return variants
@@ -194,7 +229,8 @@ extension Study {
 
     static func environmentVariant(_ v: StudyValue, key: String) throws -> Variant {
         let spec = try ConfigurationOverrides.environment(v, name: key)
-        var auto = spec.name
+        // A map file is labelled by its file name, not its path.
+        var auto = spec.name.split(separator: "/").last.map(String.init) ?? spec.name
         if let s = spec.slip { auto += " slip=\(ConfigurationOverrides.format(s))" }
         if let h = spec.horizon { auto += " H=\(h)" }
         if let r = spec.stepReward { auto += " step=\(ConfigurationOverrides.format(r))" }
@@ -252,8 +288,7 @@ extension Study {
             }).joined(separator: " ")
             var variant = Variant(label: given ?? auto, location: v.location, apply: body)
             if let b = entries.first(where: { $0.key == "budgets" }) {
-                variant.budgets = try b.value.elements().map { try $0.integer(key + ".budgets", minimum: 1) }
-                if variant.budgets!.isEmpty { throw StudyError("empty budget list", key: key + ".budgets", at: b.value.location) }
+                variant.budgets = try budgetList(b.value, key: key + ".budgets")
             }
             return variant
         case .list:

@@ -28,9 +28,10 @@ public struct Study: Sendable {
         public var apply: @Sendable (inout TrainConfiguration) throws -> Void
         /// Where the variant is defined.
         public var location: StudyLocation?
-        /// Algorithm variants: the study's budgets this variant runs at (nil: all). Lets a study
-        /// leave out budgets at which a slow method would dominate the running time; its tables
-        /// then show no entry there.
+        /// Algorithm variants: the budgets this variant runs at instead of the study's (nil: the
+        /// study's), in or out of the study's list. Lets a study leave out budgets at which a
+        /// slow method would dominate the running time, or add one a method needs; tables show
+        /// no entry where a variant has no run.
         public var budgets: [Int]? = nil
 
         /// Creates a variant.

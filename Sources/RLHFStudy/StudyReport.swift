@@ -34,15 +34,16 @@ public enum StudyReport {
             out += "**Answer.** No results yet: the study has no finished runs.\n"
             return out + notesSection(notes)
         }
+        let unreached = unreachedNote(data)
         switch question.answer {
         case .best, .trend:
-            out += "**Answer.** \(bestAnswer(data))\n\n"
+            out += "**Answer.** \(bestAnswer(data, margin: question.margin))\(unreached)\n\n"
         case .threshold(let t):
-            out += "**Answer.** \(thresholdAnswer(data, threshold: t))\n\n"
+            out += "**Answer.** \(thresholdAnswer(data, threshold: t))\(unreached)\n\n"
         case let .compare(groupA, nameA, groupB, nameB):
-            let comparisons = compare(data, groupA: groupA, groupB: groupB)
-            out += "**Answer.** \(compareAnswer(comparisons, data: data, nameA: nameA, nameB: nameB))\n\n"
-            out += compareTable(comparisons, data: data, nameA: nameA, nameB: nameB)
+            let comparisons = compare(data, groupA: groupA, groupB: groupB, margin: question.margin)
+            out += "**Answer.** \(compareAnswer(comparisons, data: data, nameA: nameA, nameB: nameB))\(unreached)\n\n"
+            out += compareTable(comparisons, data: data, nameA: nameA, nameB: nameB, margin: question.margin)
         }
 
         out += "## The study\n\n"
@@ -68,7 +69,10 @@ public enum StudyReport {
         out += "The normalized value is (V(π) − V(uniform)) / (V* − V(uniform)): 0 is the uniform policy, 1 the optimal one. "
         out += "Tables give the median over seeds of each run's final value and a 95% percentile bootstrap interval "
         out += "(\(resamples) resamples of the seeds, deterministic), so with few seeds the interval is wide and "
-        out += "at most as wide as the range of the seeds. Two variants differ clearly when their intervals do not overlap. "
+        out += "at most as wide as the range of the seeds. Two variants differ clearly when their intervals do not overlap "
+        out += "and their medians differ by at least the study's practical-difference margin, "
+        out += "\(ReportFormat.significant(question.margin, digits: 2)) in normalized value (`margin:` in the study file); "
+        out += "closer medians are a tie in practice, whatever the intervals. "
         out += "Queries to reach a threshold are read from each seed's largest-budget run (the first evaluation point at "
         out += "or above it; ∞ when never reached), then summarized the same way; \"> N\" means beyond the largest budget N. "
         out += "In the plot, each seed's curve is stepped onto a common grid of query counts (the last evaluation at or "
@@ -98,7 +102,7 @@ public enum StudyReport {
             let footnote = markers.isEmpty
                 ? "Lines: median over seeds; bands: 95% bootstrap intervals."
                 : "Lines: largest-budget runs; hollow markers: final values of smaller-budget runs."
-            return SVGPlot.Chart(title: data.panels.count == 1 && panel.label.isEmpty ? "all runs" : panel.label,
+            return SVGPlot.Chart(title: panel.label.isEmpty ? panel.setting : panel.label,
                                  xAxis: SVGPlot.Axis(label: "queries", scale: .log10),
                                  yAxis: SVGPlot.Axis(label: "normalized value", range: -0.1...1.05),
                                  series: series + markers,
@@ -119,7 +123,7 @@ public enum StudyReport {
     // MARK: - Panel section
 
     static func panelSection(_ panel: Panel, data: TrainingData) -> String {
-        var out = panel.label.isEmpty ? "## Results\n\n" : "## \(panel.label)\n\n"
+        var out = panel.label.isEmpty ? "## Results: \(panel.setting)\n\n" : "## \(panel.label)\n\n"
         let budgets = data.budgets(in: panel)
         let variants = data.variants.filter { v in budgets.contains { !data.finals(panel, v, $0).isEmpty } }
 
@@ -175,6 +179,9 @@ public enum StudyReport {
             reach.append(cells)
         }
         out += reach.render() + "\n"
+        if let t = unreachedThreshold(panel, data: data) {
+            out += "No variant reached normalized \(ReportFormat.significant(t, digits: 2)) in any seed in this setting.\n\n"
+        }
 
         // Wall time.
         out += "### Wall time per run\n\n"
@@ -218,8 +225,8 @@ public enum StudyReport {
             .sorted { $0.1.point > $1.1.point }
     }
 
-    static func bestAnswer(_ data: TrainingData) -> String {
-        if data.panels.count > 3 { return bestAnswerSummary(data) }
+    static func bestAnswer(_ data: TrainingData, margin: Double = StudyQuestion.defaultMargin) -> String {
+        if data.panels.count > 3 { return bestAnswerSummary(data, margin: margin) }
         var clauses: [String] = []
         var seedCounts: Set<Int> = []
         for panel in data.panels {
@@ -232,8 +239,11 @@ public enum StudyReport {
             if ranked.count > 1 {
                 let second = ranked[1]
                 seedCounts.insert(second.1.count)
-                if best.1.lower > second.1.upper {
+                if best.1.lower > second.1.upper && best.1.point - second.1.point >= margin {
                     clause += ", its interval above that of the runner-up \(second.0) (\(ReportFormat.estimate(second.1)))"
+                } else if best.1.lower > second.1.upper {
+                    clause += ", its interval above that of the runner-up \(second.0) (\(ReportFormat.estimate(second.1))) but its "
+                        + "median less than the margin \(ReportFormat.significant(margin, digits: 2)) higher: a tie in practice"
                 } else {
                     clause += ", but its interval overlaps that of the runner-up \(second.0) (\(ReportFormat.estimate(second.1)))"
                 }
@@ -247,7 +257,7 @@ public enum StudyReport {
     /// The `best` answer of a study with many panels (env × link × feedback), in one sentence: how
     /// often each variant is best at the panel's largest budget, how often clearly (its interval
     /// above the runner-up's), and the range of each variant's median over the panels.
-    static func bestAnswerSummary(_ data: TrainingData) -> String {
+    static func bestAnswerSummary(_ data: TrainingData, margin: Double = StudyQuestion.defaultMargin) -> String {
         var wins: [String: (all: Int, clear: Int)] = [:]
         var medians: [String: [(Double, Panel)]] = [:]
         var seedCounts: Set<Int> = []
@@ -260,7 +270,7 @@ public enum StudyReport {
             panels += 1
             budgets.insert(budget)
             for (v, e) in ranked { medians[v, default: []].append((e.point, panel)); seedCounts.insert(e.count) }
-            let clear = ranked.count > 1 && best.1.lower > ranked[1].1.upper
+            let clear = ranked.count > 1 && best.1.lower > ranked[1].1.upper && best.1.point - ranked[1].1.point >= margin
             let w = wins[best.0] ?? (0, 0)
             wins[best.0] = (w.all + 1, w.clear + (clear ? 1 : 0))
         }
@@ -268,7 +278,7 @@ public enum StudyReport {
         let at = budgets.count == 1 ? "at \(ReportFormat.queries(budgets.first!)) queries" : "at each setting's largest budget"
         let winners = data.variants.filter { wins[$0] != nil }.sorted { wins[$0]!.all > wins[$1]!.all }
         let best = winners.map { v in
-            "\(v) is best in \(wins[v]!.all) of the \(panels) settings (clearly, its interval above the runner-up's, in \(wins[v]!.clear))"
+            "\(v) is best in \(wins[v]!.all) of the \(panels) settings (clearly, its interval above the runner-up's and its median at least the margin \(ReportFormat.significant(margin, digits: 2)) higher, in \(wins[v]!.clear))"
         }.joined(separator: ", ")
         let ranges = data.variants.compactMap { v -> String? in
             guard let m = medians[v], let lo = m.min(by: { $0.0 < $1.0 }), let hi = m.max(by: { $0.0 < $1.0 }) else { return nil }
@@ -329,10 +339,12 @@ public enum StudyReport {
         var budget: Int
         var bestA: (variant: String, estimate: Bootstrap.Estimate)?
         var bestB: (variant: String, estimate: Bootstrap.Estimate)?
+        /// Medians closer than this are a tie whatever the intervals.
+        var margin: Double = StudyQuestion.defaultMargin
         var verdict: Verdict? {
             guard let a = bestA?.estimate, let b = bestB?.estimate else { return nil }
-            if a.lower > b.upper { return .beats }
-            if a.upper < b.lower { return .loses }
+            if a.lower > b.upper && a.point - b.point >= margin { return .beats }
+            if a.upper < b.lower && b.point - a.point >= margin { return .loses }
             return .ties
         }
     }
@@ -342,7 +354,8 @@ public enum StudyReport {
         group.contains(variant) || group.contains(data.algorithm[variant] ?? "")
     }
 
-    static func compare(_ data: TrainingData, groupA: [String], groupB: [String]) -> [Comparison] {
+    static func compare(_ data: TrainingData, groupA: [String], groupB: [String],
+                        margin: Double = StudyQuestion.defaultMargin) -> [Comparison] {
         var result: [Comparison] = []
         for panel in data.panels {
             for budget in data.budgets(in: panel) {
@@ -354,7 +367,7 @@ public enum StudyReport {
                 let a = best(groupA), b = best(groupB)
                 result.append(Comparison(panel: panel, budget: budget,
                                          bestA: a.map { (variant: $0.0, estimate: $0.1) },
-                                         bestB: b.map { (variant: $0.0, estimate: $0.1) }))
+                                         bestB: b.map { (variant: $0.0, estimate: $0.1) }, margin: margin))
             }
         }
         return result
@@ -399,7 +412,8 @@ public enum StudyReport {
         return sentence + "."
     }
 
-    static func compareTable(_ comparisons: [Comparison], data: TrainingData, nameA: String, nameB: String) -> String {
+    static func compareTable(_ comparisons: [Comparison], data: TrainingData, nameA: String, nameB: String,
+                             margin: Double = StudyQuestion.defaultMargin) -> String {
         var header: [String] = []
         if data.panels.count > 1 || !(data.panels.first?.label.isEmpty ?? true) { header.append("panel") }
         let showsPanel = !header.isEmpty
@@ -414,8 +428,35 @@ public enum StudyReport {
             table.append(cells)
         }
         return "How the answer was read: at each budget, the variant of each group with the highest median final "
-            + "normalized value; \"beats\" when its interval lies entirely above the other's, \"loses\" when entirely "
-            + "below, \"ties\" when they overlap.\n\n" + table.render() + "\n"
+            + "normalized value; \"beats\" when its interval lies entirely above the other's and its median is at least "
+            + "the margin \(ReportFormat.significant(margin, digits: 2)) higher, \"loses\" when the same holds the other way, "
+            + "\"ties\" otherwise (intervals that overlap, or medians closer than the margin).\n\n" + table.render() + "\n"
+    }
+
+    // MARK: - Thresholds no variant reached
+
+    /// The lowest of ``thresholds`` that no seed of any variant reached in `panel` (read from
+    /// each seed's largest-budget run), or nil when every threshold was reached by some run.
+    static func unreachedThreshold(_ panel: Panel, data: TrainingData) -> Double? {
+        let curves = data.variants.flatMap { data.curves(panel, $0) }
+        guard !curves.isEmpty else { return nil }
+        return thresholds.first { t in curves.allSatisfy { queriesToReach(t, curve: $0.rows) == .infinity } }
+    }
+
+    /// " No variant reached normalized 0.9 in any seed (on …)." for the answer, or "".
+    static func unreachedNote(_ data: TrainingData) -> String {
+        var byThreshold: [(Double, [Panel])] = []
+        for panel in data.panels {
+            guard let t = unreachedThreshold(panel, data: data) else { continue }
+            if let i = byThreshold.firstIndex(where: { $0.0 == t }) { byThreshold[i].1.append(panel) } else { byThreshold.append((t, [panel])) }
+        }
+        return byThreshold.sorted { $0.0 < $1.0 }.map { t, panels in
+            let t = ReportFormat.significant(t, digits: 2)
+            let where_ = panels.count == data.panels.count
+                ? (data.panels.count == 1 ? "" : " in any setting")
+                : " " + ReportFormat.list(panels.map(\.phrase))
+            return " No variant reached normalized \(t) in any seed\(where_): the ranking is among methods short of it."
+        }.joined()
     }
 
     // MARK: - Curves for the plot
@@ -541,6 +582,12 @@ extension StudyReport {
         var label: String
         /// Sentence prefix (`on classic under weibull`), same rule.
         var phrase: String
+
+        /// The full setting, whatever varies (`classic · bradley-terry`, with the feedback
+        /// setting unless it is `default`): the title of a study's only panel.
+        var setting: String {
+            ([env, link] + (feedback == "default" ? [] : [feedback])).joined(separator: " · ")
+        }
     }
 
     /// A training study's rows grouped for the report.

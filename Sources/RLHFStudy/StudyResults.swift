@@ -79,11 +79,29 @@ public struct StudyQuestion: Sendable, Equatable, Codable {
     public var question: String
     /// How the answer is read off the results.
     public var answer: AnswerRule
+    /// The practical-difference margin of the answer, in normalized value: two medians closer
+    /// than this are a tie (`compare`), and a best variant less than this above the runner-up
+    /// is not called clearly best (`best`), whatever their intervals. Stated in the report.
+    public var margin: Double = StudyQuestion.defaultMargin
+
+    /// The margin of a study that sets none (`margin:` in a study file).
+    public static let defaultMargin = 0.01
 
     /// Creates a question.
-    public init(question: String, answer: AnswerRule = .best) {
+    public init(question: String, answer: AnswerRule = .best, margin: Double = StudyQuestion.defaultMargin) {
         self.question = question
         self.answer = answer
+        self.margin = margin
+    }
+
+    enum CodingKeys: String, CodingKey { case question, answer, margin }
+
+    /// Decodes a question; one written before margins existed gets the default margin.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        question = try c.decode(String.self, forKey: .question)
+        answer = try c.decode(AnswerRule.self, forKey: .answer)
+        margin = try c.decodeIfPresent(Double.self, forKey: .margin) ?? Self.defaultMargin
     }
 
     /// Rules that turn results into the answer sentence.

@@ -43,7 +43,12 @@ public struct StudyError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A YAML value of a study file with the location of every node, so that errors can name the
-/// line. Built from Yams's composed node tree; anchors and aliases are resolved by Yams.
+/// line. Built from Yams's composed node tree.
+///
+/// Limits, checked before anything large is built: a study file holds at most
+/// ``maximumBytes`` bytes and ``maximumNodes`` values, and has no anchors or aliases (`&name`,
+/// `*name`): a study never needs them, and a few lines of nested aliases expand to billions of
+/// values (an "alias bomb").
 public indirect enum StudyValue: Sendable {
     /// A scalar, kept as written (typed when read).
     case scalar(String, StudyLocation)
@@ -52,6 +57,11 @@ public indirect enum StudyValue: Sendable {
     /// A mapping, in file order.
     case map([(key: String, keyLocation: StudyLocation, value: StudyValue)], StudyLocation)
 
+    /// The largest study file, in bytes (1 MiB; the largest built-in study is under 4 KiB).
+    public static let maximumBytes = 1 << 20
+    /// The most values (scalars, lists and maps) in a study file.
+    public static let maximumNodes = 100_000
+
     /// Where the value starts.
     public var location: StudyLocation {
         switch self {
@@ -59,16 +69,33 @@ public indirect enum StudyValue: Sendable {
         }
     }
 
-    /// Parses YAML text. Syntax errors and duplicate keys are reported with their line.
+    /// Parses YAML text. Syntax errors, duplicate keys, NUL bytes, anchors and aliases are
+    /// reported with their line.
     public static func parse(yaml text: String, file: String) throws -> StudyValue {
+        let bytes = text.utf8.count
+        guard bytes <= maximumBytes else {
+            throw StudyError("the study file has \(bytes) bytes; a study file holds at most \(maximumBytes) (1 MiB)",
+                             at: StudyLocation(file: file, line: 1, column: 1))
+        }
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let offset = text.utf8.distance(from: text.utf8.startIndex, to: nul)
+            throw StudyError("a NUL byte: a study file is UTF-8 text (a UTF-16 file must be saved as UTF-8)",
+                             at: location(offset: offset, in: text, file: file))
+        }
+        // The parser holds the anchors (nodes refer to them weakly) until the tree is converted.
+        let parser: Parser
         let node: Node?
         do {
-            node = try Yams.compose(yaml: text)
+            parser = try Parser(yaml: text)
+            node = try parser.singleRoot()
         } catch let e as YamlError {
-            throw StudyError(yamlMessage(e), at: yamlLocation(e, file: file))
+            throw StudyError(yamlMessage(e), key: yamlKey(e), at: yamlLocation(e, text: text, file: file))
         }
         guard let node else { throw StudyError("the study file is empty", at: StudyLocation(file: file, line: 1, column: 1)) }
-        return try convert(node, file: file)
+        var budget = maximumNodes
+        let value = try convert(node, file: file, budget: &budget)
+        withExtendedLifetime(parser) {}
+        return value
     }
 
     static func location(_ mark: Mark?, _ file: String) -> StudyLocation {
@@ -76,29 +103,84 @@ public indirect enum StudyValue: Sendable {
         StudyLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
     }
 
-    static func convert(_ node: Node, file: String) throws -> StudyValue {
+    /// The 1-based line and column of the UTF-8 byte at `offset` in `text`.
+    static func location(offset: Int, in text: String, file: String) -> StudyLocation {
+        var line = 1, column = 1
+        for byte in text.utf8.prefix(max(0, offset)) {
+            if byte == UInt8(ascii: "\n") { line += 1; column = 1 }
+            else if byte & 0xC0 != 0x80 { column += 1 }   // count characters, not continuation bytes
+        }
+        return StudyLocation(file: file, line: line, column: column)
+    }
+
+    /// The text of a study file's bytes: UTF-8, with or without a byte-order mark.
+    ///
+    /// - Throws: ``StudyError`` naming the file and line for a file over ``maximumBytes``, a
+    ///   UTF-16 or UTF-32 file, or bytes that are not UTF-8 (NUL bytes are refused by
+    ///   ``parse(yaml:file:)``).
+    public static func text(of data: Data, file: String) throws -> String {
+        let start = StudyLocation(file: file, line: 1, column: 1)
+        guard data.count <= maximumBytes else {
+            throw StudyError("the study file has \(data.count) bytes; a study file holds at most \(maximumBytes) (1 MiB)", at: start)
+        }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }   // a UTF-8 byte-order mark
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) || bytes.starts(with: [0, 0, 0xFE, 0xFF]) {
+            throw StudyError("the file is UTF-16 or UTF-32 (it starts with a byte-order mark); save it as UTF-8", at: start)
+        }
+        // The longest valid UTF-8 prefix, so that an error names the first bad byte's line.
+        var valid = bytes.count
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var consumed = 0
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): consumed += UTF8.width(scalar)
+            case .emptyInput: break decoding
+            case .error: valid = consumed; break decoding
+            }
+        }
+        let text = String(decoding: bytes[..<valid], as: UTF8.self)
+        if valid < bytes.count {
+            throw StudyError("bytes that are not UTF-8 text (byte \(valid + 1) of the file); save it as UTF-8",
+                             at: location(offset: valid, in: text, file: file))
+        }
+        return text
+    }
+
+    /// Converts Yams's tree, refusing anchors and aliases and counting values against `budget`.
+    static func convert(_ node: Node, file: String, budget: inout Int) throws -> StudyValue {
         let loc = location(node.mark, file)
+        if let anchor = node.anchor {
+            throw StudyError("an anchor or alias (&\(anchor.rawValue), *\(anchor.rawValue)): study files do not use them; write the value out", at: loc)
+        }
+        budget -= 1
+        guard budget >= 0 else {
+            throw StudyError("more than \(maximumNodes) values: a study file holds at most \(maximumNodes) (lists, maps and scalars)", at: loc)
+        }
         switch node {
         case .scalar(let s):
             return .scalar(s.string, loc)
         case .sequence(let seq):
-            return .list(try seq.map { try convert($0, file: file) }, loc)
+            var items: [StudyValue] = []
+            for item in seq { items.append(try convert(item, file: file, budget: &budget)) }
+            return .list(items, loc)
         case .mapping(let m):
             var entries: [(key: String, keyLocation: StudyLocation, value: StudyValue)] = []
             var seen = Set<String>()
             for (k, v) in m {
-                guard case .scalar(let ks) = k else {
+                guard case .scalar(let ks) = k, k.anchor == nil else {
                     throw StudyError("a key must be a plain name", at: location(k.mark, file))
                 }
                 let kl = location(k.mark, file)
                 guard seen.insert(ks.string).inserted else {
-                    throw StudyError("duplicate key", key: ks.string, at: kl)
+                    throw StudyError("duplicate key: a key is given once in a map", key: ks.string, at: kl)
                 }
-                entries.append((ks.string, kl, try convert(v, file: file)))
+                entries.append((ks.string, kl, try convert(v, file: file, budget: &budget)))
             }
             return .map(entries, loc)
         case .alias(let a):
-            return .scalar(a.anchor.rawValue, loc)
+            throw StudyError("an alias (*\(a.anchor.rawValue)): study files do not use anchors or aliases; write the value out", at: loc)
         }
     }
 
@@ -108,19 +190,29 @@ public indirect enum StudyValue: Sendable {
             return "not valid YAML: \(problem)"
         case .reader(let problem, _, _, _):
             return "not valid YAML: \(problem)"
-        case .duplicatedKeysInMapping(let duplicates, _):
-            return "duplicate keys: \(duplicates.joined(separator: ", "))"
+        case .duplicatedKeysInMapping:
+            return "duplicate key: a key is given once in a map (this is its first occurrence)"
         default:
             return "not valid YAML (\(e))"
         }
     }
 
-    static func yamlLocation(_ e: YamlError, file: String) -> StudyLocation? {
+    /// The duplicated key of a duplicate-key error.
+    static func yamlKey(_ e: YamlError) -> String? {
+        if case .duplicatedKeysInMapping(let duplicates, _) = e { return duplicates.first }
+        return nil
+    }
+
+    static func yamlLocation(_ e: YamlError, text: String, file: String) -> StudyLocation {
         switch e {
         case .scanner(_, _, let m, _), .parser(_, _, let m, _), .composer(_, _, let m, _):
             return location(m, file)
+        case .duplicatedKeysInMapping(_, let context):
+            return location(context.mark, file)
+        case .reader(_, let offset, _, _):
+            return location(offset: offset ?? 0, in: text, file: file)
         default:
-            return nil
+            return StudyLocation(file: file, line: 1, column: 1)
         }
     }
 }

@@ -24,7 +24,16 @@ struct StudyCommand: ParsableCommand {
             under DIR/runs/; stopping a study and running the same command again continues where \
             it stopped and recomputes nothing that had finished. A study file with a mistake \
             (unknown key or algorithm, a budget too small, no seeds) fails before any run starts, \
-            with the line and the key.
+            with the line and the key; a study from flags names the flag. --dry-run lists the \
+            runs and estimates the time from short probe runs.
+
+            Limits, checked before anything is built: a study file is UTF-8 (a byte-order mark \
+            is fine), at most 1 MiB and 100,000 values, without YAML anchors or aliases; at most \
+            10,000 seeds and 100,000 runs; labels at most 100 characters, distinct also as \
+            run-folder names (`a b` and `a_b` are not). A variant may not set `environment`, \
+            `link` or `algorithm` outside its own axis, so that every run is labelled by what it \
+            ran. `margin: 0.01` (the default) is the practical difference below which the \
+            report calls two medians a tie.
             """
     )
 
@@ -37,7 +46,7 @@ struct StudyCommand: ParsableCommand {
     @Option(help: "Runs at once (default: the study's setting, else one per core).")
     var workers: Int?
 
-    @Option(help: "Override the study's seeds with 0…N−1 (e.g. 3 for a quick look).")
+    @Option(help: "Seeds 0…N−1 instead of the study's (e.g. 3 for a quick look; 5 for a study from flags); DIR/study.yaml records them.")
     var seeds: Int?
 
     @Flag(help: "List the built-in studies.")
@@ -69,6 +78,30 @@ struct StudyCommand: ParsableCommand {
         if !list && study == nil && flags.algorithms == nil {
             throw ValidationError("name a study (see --list), give a study file, or describe one with --algorithms …")
         }
+        // The study itself is checked here, so that its errors print this command's usage.
+        if !list { _ = try load() }
+    }
+
+    /// The study to run, checked: its YAML as saved into `DIR/study.yaml` (with `--seeds`
+    /// applied, so that it describes what runs), the study, and a training study's plan.
+    /// Errors of a flags study name the flag; a study file's, the file and line.
+    func load() throws -> (text: String, study: Study, plan: StudyPlan?) {
+        do {
+            if study == nil, let description = flags.description(seeds: seeds) {
+                let parsed = try description.study()
+                let plan = parsed.kind == .training ? try description.attributing { try StudyPlan(parsed) } : nil
+                return (description.yaml, parsed, plan)
+            }
+            var (text, file) = try source()
+            var parsed = try Study.parse(yaml: text, file: file)
+            if let s = seeds {
+                parsed.seeds = try Study.seedRange(count: s, key: "--seeds")
+                text = try Study.source(text, file: file, seeds: s)
+            }
+            return (text, parsed, parsed.kind == .training ? try StudyPlan(parsed) : nil)
+        } catch let e as StudyError {
+            throw ValidationError("\(e)")
+        }
     }
 
     func run() throws {
@@ -77,15 +110,8 @@ struct StudyCommand: ParsableCommand {
             for e in BuiltInStudies.all { print(e.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + e.summary) }
             return
         }
-        let (text, file) = try source()
+        let (text, parsed, checked) = try load()
         if show { print(text); return }
-        var parsed: Study
-        do {
-            parsed = try Study.parse(yaml: text, file: file)
-        } catch let e as StudyError {
-            throw ValidationError("\(e)")
-        }
-        if let s = seeds { parsed.seeds = (0..<UInt64(s)).map { $0 } }
         let directory = out ?? "out/\(parsed.name)"
         var runner = StudyRunner(directory: directory, workers: workers ?? parsed.workers ?? Parallel.coreCount)
         let start = Date()
@@ -97,19 +123,20 @@ struct StudyCommand: ParsableCommand {
             print(path)
             return
         }
-        let plan: StudyPlan
-        do {
-            plan = try StudyPlan(parsed)
-        } catch let e as StudyError {
-            throw ValidationError("\(e)")
-        }
+        guard let plan = checked else { return }
         if dryRun {
             for c in plan.cells { print(c.id) }
             print("\(plan.cells.count) runs")
+            if !quiet { printError("timing probe runs for the estimate…") }
+            let e = plan.estimate(workers: runner.workers)
+            print("estimated time: about \(Self.duration(e.seconds)) with \(runner.workers) worker\(runner.workers == 1 ? "" : "s") "
+                  + "(the runs sum to \(Self.duration(e.runSeconds)), the longest \(Self.duration(e.longestRun)))")
+            print("  method: \(StudyPlan.Estimate.method); \(e.probes) probe runs took \(Self.duration(e.probeSeconds))"
+                  + (e.unprobed.isEmpty ? "" : "; no probe for \(e.unprobed.joined(separator: ", ")) (estimated from the others)"))
             return
         }
         if !quiet {
-            printError("rlhf study \(parsed.name): \(plan.cells.count) runs (\(parsed.algorithms.count) algorithm variants × \(parsed.environments.count) env × \(parsed.links.count) link × \(parsed.feedback.count) feedback × \(parsed.seeds.count) seeds × \(parsed.budgets.count) budgets), \(runner.workers) at once → \(directory)")
+            printError("rlhf study \(parsed.name): \(plan.cells.count) runs (\(parsed.algorithms.count) algorithm variants × \(parsed.environments.count) env × \(parsed.links.count) link × \(parsed.feedback.count) feedback × \(parsed.seeds.count) seeds × their budgets), \(runner.workers) at once → \(directory)")
         }
         let quiet = self.quiet
         let interactive = isatty(2) != 0
@@ -138,17 +165,17 @@ struct StudyCommand: ParsableCommand {
         }
     }
 
-    /// The study's YAML and the name errors should cite.
+    /// A built-in study's or a study file's YAML and the name errors should cite.
     func source() throws -> (String, String) {
         if let s = study {
             if let e = BuiltInStudies.named(s) { return (e.yaml, s + ".yaml") }
             if FileManager.default.fileExists(atPath: s) {
                 guard let data = FileManager.default.contents(atPath: s) else { throw ValidationError("cannot read \(s)") }
-                return (String(decoding: data, as: UTF8.self), s)
+                return (try StudyValue.text(of: data, file: s), s)
             }
             throw ValidationError("'\(s)' is neither a built-in study (\(BuiltInStudies.all.map(\.name).joined(separator: ", "))) nor a file")
         }
-        return (flags.yaml(), "<flags>")
+        throw ValidationError("name a study (see --list), give a study file, or describe one with --algorithms …")
     }
 
     /// `[#######.......] 12/60 runs  1m05s  ETA 2m10s`.
@@ -196,29 +223,13 @@ struct StudyFlags: ParsableArguments {
     @Option(help: "Evaluation points per run (default: the trainer's).")
     var evaluations: Int?
 
-    /// The YAML these flags describe.
-    func yaml() -> String {
-        func list(_ s: String) -> String { "[" + s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ") + "]" }
-        return """
-            name: \(name)
-            question: How do \(Self.phrase(algorithms ?? "")) compare?
-            environments: \(list(envs))
-            links: \(list(links))
-            seeds: 5
-            budgets: \(list(budgets))
-            algorithms: \(list(algorithms ?? ""))
-            """ + (evaluations.map { "\nevaluations: \($0)" } ?? "") + settingsYAML()
-    }
-
-    /// "zpg, zbcpg and online-dpo" from "zpg,zbcpg,online-dpo".
-    static func phrase(_ list: String) -> String {
-        let items = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard items.count > 1 else { return items.first ?? "" }
-        return items.dropLast().joined(separator: ", ") + " and " + items.last!
-    }
-
-    /// `--set` pairs as a `settings:` block, dotted keys nested (`teacher.mistake-rate=0.1`).
-    func settingsYAML() -> String {
-        set.isEmpty ? "" : "\nsettings:\n" + CommandLineSettings.yaml(set, indent: "  ")
+    /// The study these flags describe (nil without --algorithms), with `--seeds` (default 5).
+    func description(seeds: Int?) -> StudyFromFlags? {
+        guard let algorithms else { return nil }
+        var d = StudyFromFlags(algorithms: algorithms)
+        d.environments = envs; d.links = links; d.budgets = budgets; d.name = name
+        d.settings = set; d.evaluations = evaluations
+        if let seeds { d.seeds = seeds }
+        return d
     }
 }

@@ -325,6 +325,67 @@ enum Synthetic {
         #expect(report.contains("| bradley-terry | 1000    | a2"))
     }
 
+    /// Medians closer than the margin are a tie even when the intervals are apart (issue 12,
+    /// item 18): "beats" needs both; the report states the margin.
+    @Test func marginMakesCloseMediansATie() throws {
+        var rows: [ResultRow] = []
+        let tight = { (c: Double) in (0..<8).map { c + 0.0001 * Double($0) } }
+        rows += Synthetic.finals(variant: "a", budget: 1000, values: tight(0.505))   // median 0.50535
+        rows += Synthetic.finals(variant: "b", budget: 1000, values: tight(0.500))   // median 0.50035
+        let rule = StudyQuestion.AnswerRule.compare(groupA: ["a"], nameA: "A", groupB: ["b"], nameB: "B")
+        let tie = StudyReport.training(title: "t", question: StudyQuestion(question: "q", answer: rule), rows: rows)
+        #expect(tie.contains("**Answer.** The best of A ties with the best of B at 1000 queries"), "\(tie)")
+        #expect(tie.contains("\"beats\" when its interval lies entirely above the other's and its median is at least the margin 0.01 higher"))
+        #expect(tie.contains("practical-difference margin, 0.01 in normalized value (`margin:` in the study file)"))
+        #expect(tie.contains("| 1000    | a         | 0.505 [0.505, 0.506] | b         | 0.500 [0.500, 0.501] | ties   |"), "\(tie)")
+        // A smaller margin: the same numbers are a win.
+        let win = StudyReport.training(title: "t", question: StudyQuestion(question: "q", answer: rule, margin: 0.001), rows: rows)
+        #expect(win.contains("**Answer.** The best of A beats the best of B at 1000 queries"), "\(win)")
+        #expect(win.contains("margin, 0.001 in normalized value"))
+        // The `best` rule says a win by less than the margin is a tie in practice.
+        let best = StudyReport.training(title: "t", question: StudyQuestion(question: "q"), rows: rows)
+        #expect(best.contains("a is best at 1000 queries (0.505 [0.505, 0.506]), its interval above that of the runner-up b (0.500 [0.500, 0.501]) but its median less than the margin 0.01 higher: a tie in practice"), "\(best)")
+        // The margin is read from the study file.
+        #expect(try Study.parse(yaml: StudyParsingTests.minimal + "\nmargin: 0.02", file: "s.yaml").question.margin == 0.02)
+        #expect(try Study.parse(yaml: StudyParsingTests.minimal, file: "s.yaml").question.margin == 0.01)
+        #expect(StudyParsingTests.error(StudyParsingTests.minimal + "\nmargin: -1")?.key == "margin")
+    }
+
+    /// When no variant reaches a threshold, the answer and the setting's section say so.
+    @Test func thresholdsNoVariantReachedAreNamed() {
+        var rows: [ResultRow] = []
+        for link in ["bradley-terry", "weibull"] {
+            rows += Synthetic.finals(variant: "a", link: link, budget: 1000, values: [0.40, 0.41, 0.42])
+            rows += Synthetic.finals(variant: "b", link: link, budget: 1000, values: link == "weibull" ? [0.6, 0.7, 0.8] : [0.30, 0.31, 0.32])
+        }
+        let report = StudyReport.training(title: "t", question: StudyQuestion(question: "q"), rows: rows)
+        let answer = report.split(separator: "\n").first { $0.hasPrefix("**Answer.**") }.map(String.init) ?? ""
+        #expect(answer.hasSuffix("No variant reached normalized 0.5 in any seed under bradley-terry: the ranking is among methods short of it. No variant reached normalized 0.9 in any seed under weibull: the ranking is among methods short of it."), "\(answer)")
+        #expect(report.contains("No variant reached normalized 0.5 in any seed in this setting."))
+        #expect(report.contains("No variant reached normalized 0.9 in any seed in this setting."))
+        // Reached: no such sentence.
+        let good = StudyReport.training(title: "t", question: StudyQuestion(question: "q"), rows: Synthetic.study())
+        #expect(!good.contains("No variant reached"))
+    }
+
+    /// A study's only panel is titled by its setting, not "all runs" (plot and heading).
+    @Test func singlePanelNamesItsSetting() {
+        let rows = Synthetic.finals(variant: "a", budget: 1000, values: [0.9, 0.91]) + Synthetic.finals(variant: "b", budget: 1000, values: [0.5, 0.6])
+        let svg = StudyReport.trainingPlot(rows: rows, title: "t")
+        #expect(svg.contains(">classic · bradley-terry</text>") && !svg.contains("all runs"), "\(svg.prefix(800))")
+        let report = StudyReport.training(title: "t", question: StudyQuestion(question: "q"), rows: rows)
+        #expect(report.contains("## Results: classic · bradley-terry\n"))
+    }
+
+    /// A variant's own budgets, outside the study's list, get their own columns.
+    @Test func variantBudgetsOutsideTheStudysListAreTabulated() {
+        let rows = Synthetic.finals(variant: "a", budget: 1000, values: [0.5, 0.6])
+            + Synthetic.finals(variant: "b", budget: 1000, values: [0.4, 0.5]) + Synthetic.finals(variant: "b", budget: 3000, values: [0.7, 0.8])
+        let report = StudyReport.training(title: "t", question: StudyQuestion(question: "q"), rows: rows)
+        #expect(report.contains("| variant |             1000 queries |             3000 queries | seeds |"), "\(report)")
+        #expect(report.contains("| a       | **0.550** [0.500, 0.600] |                        – |     2 |"), "\(report)")
+    }
+
     @Test func bestAnswerAndTables() {
         let rows = Synthetic.study()
         let report = StudyReport.training(title: "Sample efficiency", question: StudyQuestion(question: "Which is best?"),
@@ -380,7 +441,7 @@ enum Synthetic {
             rows += Synthetic.finals(variant: "b", link: link, budget: 1000, values: b)
         }
         let report = StudyReport.training(title: "t", question: StudyQuestion(question: "q"), rows: rows)
-        #expect(report.contains("**Answer.** Of the 4 settings at 1000 queries, a is best in 4 of the 4 settings (clearly, its interval above the runner-up's, in 3); the medians range over the settings for a from 0.910 (l1) to 0.910 (l1), b from 0.110 (l1) to 0.900 (l4) (medians over 3 seeds, 95% bootstrap intervals)."), "\(report)")
+        #expect(report.contains("**Answer.** Of the 4 settings at 1000 queries, a is best in 4 of the 4 settings (clearly, its interval above the runner-up's and its median at least the margin 0.01 higher, in 3); the medians range over the settings for a from 0.910 (l1) to 0.910 (l1), b from 0.110 (l1) to 0.900 (l4) (medians over 3 seeds, 95% bootstrap intervals)."), "\(report)")
     }
 
     /// The threshold answer names, per variant, the first budget whose median reaches it, and the
