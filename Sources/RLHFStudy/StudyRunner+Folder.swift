@@ -34,14 +34,22 @@ extension StudyRunner {
     ///
     /// - Throws: ``StudyError`` if the folder belongs to another study.
     ///
-    /// - Parameter known: finished runs already loaded (indexed like `plan.cells`), not read again.
+    /// - Parameters:
+    ///   - known: finished runs already loaded (indexed like `plan.cells`), not read again.
+    ///   - rows: whether to read the finished runs (for ``FolderStatus/rows``); without, a run
+    ///     counts as finished when its `run.json` exists.
     /// - Throws: ``StudyError`` if a finished run has other settings than the plan's.
-    public func status(_ plan: StudyPlan, known: [FinishedRun?] = []) throws -> FolderStatus {
+    public func status(_ plan: StudyPlan, known: [FinishedRun?] = [], rows: Bool = true) throws -> FolderStatus {
         try verifyIdentity(plan)
         var s = FolderStatus()
         s.total = plan.cells.count
         for (i, cell) in plan.cells.enumerated() {
-            if let run = try (i < known.count ? known[i] : nil) ?? loadFinished(cell) {
+            let saved = i < known.count ? known[i] : nil
+            if !rows && (saved != nil || FileManager.default.fileExists(atPath: runFile(cell.id))) {
+                s.finished.append(cell.id)
+                continue
+            }
+            if let run = try saved ?? loadFinished(cell) {
                 s.finished.append(cell.id)
                 s.rows += Self.rows(cell, run)
                 continue

@@ -242,9 +242,14 @@ public struct StudyRunner: Sendable {
         heartbeat.stop()
         ticker.stop()
         // The whole folder (every shard's runs): the outputs once no run is left to compute.
-        let folder = try status(plan, known: state.finished)
+        // A shard first looks without reading the other shards' results (a study of thousands
+        // of runs has thousands of tasks); it reads them only to write the outputs.
+        var folder = try status(plan, known: state.finished, rows: shard == nil)
         let written = shard == nil || folder.isSettled
-        if written { try writeOutputs(plan, folder) }
+        if written {
+            if shard != nil { folder = try status(plan, known: state.finished) }
+            try writeOutputs(plan, folder)
+        }
         return Outcome(rows: folder.rows, failures: state.failures, computed: state.computed, resumed: resumed,
                        skipped: state.skipped.map { cells[$0].id }, folder: folder, wroteOutputs: written)
     }

@@ -98,7 +98,7 @@ extension StudyCommand {
     }
 
     func printStatus(_ plan: StudyPlan, directory: String, runner: StudyRunner) throws {
-        let f = try runner.status(plan)
+        let f = try runner.status(plan, rows: false)
         print("\(plan.study.name) in \(directory): \(Self.summary(f))")
         for r in f.running { print("  running  \(r.id)" + (r.owner.map { "  (\($0))" } ?? "")) }
         for r in f.failed { print("  \(r.diverged ? "diverged" : "failed  ") \(r.id): \(r.message)") }
@@ -120,7 +120,7 @@ extension StudyCommand {
         let n = cluster.shards ?? min(max(1, plan.cells.count), 1000)
         let assignment = plan.shardAssignment(count: n)
         // Resubmission: only the tasks whose shard has runs neither finished nor running.
-        let folder = FileManager.default.fileExists(atPath: directory) ? try runner.status(plan) : nil
+        let folder = FileManager.default.fileExists(atPath: directory) ? try runner.status(plan, rows: false) : nil
         let left = Set(folder.map { $0.missing + $0.failed.map(\.id) } ?? plan.cells.map(\.id))
         let tasks = assignment.indices.filter { s in assignment[s].contains { left.contains(plan.cells[$0].id) } }
         guard let executable = Bundle.main.executableURL?.resolvingSymlinksInPath().path else {

@@ -18,6 +18,9 @@ struct StudyCommand: ParsableCommand {
               rlhf study --show block-size > my.yaml  its YAML, to edit
               rlhf study my.yaml --out out/mine       run a study file
               rlhf study --algorithms zpg,online-dpo --budgets 1e4,1e5 --seeds 3 --out out/quick
+              rlhf study my.yaml --out DIR --shard 0/4  one of 4 shards (any machines, one shared DIR)
+              rlhf study my.yaml --out DIR --slurm      a Slurm job array (--dry-run prints its script)
+              rlhf study DIR --status                   finished / running / failed / missing runs
 
             Runs go in parallel on all cores, each seeded by its own configuration, so the \
             numbers do not depend on the number of workers. Every finished run is saved at once \
