@@ -53,6 +53,8 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/backfill
+# Start a waiting array task as soon as a CPU frees (the defaults wait up to 3 s per job).
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 MpiDefault=none
 ReturnToService=2
 JobAcctGatherType=jobacct_gather/none

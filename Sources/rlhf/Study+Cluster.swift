@@ -20,7 +20,7 @@ struct StudyClusterOptions: ParsableArguments {
     @Flag(help: "Submit the study to Slurm as a job array (scripts in DIR/slurm/; with --dry-run, print the script). Run again to submit only what is missing.")
     var slurm = false
 
-    @Option(help: "With --slurm: array tasks N (default: one per run, at most 1000).")
+    @Option(help: "With --slurm: array tasks N (default: one per run, at most 1000). Slurm starts about one task per CPU per second: for runs of seconds use a few tasks per CPU.")
     var shards: Int?
 
     @Option(help: "With --slurm: the partition.")
