@@ -9,7 +9,8 @@ extension StudyRunner {
     /// The lock file of an output folder.
     static let lockFileName = ".lock"
 
-    /// An exclusive `flock` on `DIR/.lock`, held while a study runs into DIR, so that a second
+    /// An exclusive `flock` on `DIR/.lock`, held while a measurement study runs into DIR (training
+    /// studies claim each run instead: see ``RunClaim``), so that a second
     /// `rlhf study` into the same folder stops at once instead of computing the same runs and
     /// racing on the same files. The kernel drops the lock when the process ends, however it ends
     /// (Ctrl-C, `kill -9`), so a stopped study never leaves a stale lock behind.

@@ -28,9 +28,11 @@ extension StudyRunner {
     public func runMeasurement(_ study: Study, source: String?) throws -> String {
         guard let m = Self.measurement(study.kind) else { throw StudyError("\(study.name) is a training study") }
         try RunOutput.prepare(directory: directory)
+        try checkIdentity(Identity(measurement: study))
+        // One computation, not sharded: a folder-wide lock keeps a second process out.
         let lock = try FolderLock(directory: directory)
         defer { lock.release() }
-        if let source { try RunOutput.write(Data(source.utf8), to: directory + "/study.yaml") }
+        if let source { try Self.write(Data(source.utf8), to: directory + "/study.yaml") }
         let saved = directory + "/measurement.json"
         var rows: [MeasurementRow]
         if let data = FileManager.default.contents(atPath: saved),

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import RLHF
 
@@ -9,11 +14,15 @@ import RLHF
 ///   last and atomically: its presence is what "finished" means, so a study stopped at any moment
 ///   and started again recomputes only the runs that had not finished. `runs/<id>/metrics.csv`
 ///   and `summary.json` are the same files `rlhf train --out` writes;
-/// - `results.csv`, `report.md`, `normalized_vs_queries.svg`: rebuilt from all finished runs;
-/// - `.lock`: locked (`flock`) while a study runs into the folder; a second one is refused.
+/// - `study-id`: the study's identity (a hash of its runs' settings); another study is refused;
+/// - `runs/<id>/claim.<k>`: held while a process computes the run (see ``RunClaim``), so that
+///   any number of processes (`--shard I/N`, on any number of machines sharing the folder) can
+///   run the same study into it without computing a run twice;
+/// - `runs/<id>/error.txt` (and `failure.json`): a run that failed, and why;
+/// - `results.csv`, `report.md`, `normalized_vs_queries.svg`: rebuilt from all finished runs.
 ///
 /// Runs are independent and seeded by their configuration, so the numbers do not depend on the
-/// number of workers or the order in which runs finish.
+/// number of workers, of shards, or the order in which runs finish.
 public struct StudyRunner: Sendable {
     /// What a finished run leaves in `runs/<id>/run.json`.
     public struct FinishedRun: Codable, Sendable {
@@ -44,7 +53,7 @@ public struct StudyRunner: Sendable {
     }
 
     /// A run that did not finish.
-    public struct Failure: Sendable, Equatable {
+    public struct Failure: Sendable, Equatable, Codable {
         /// The run's id (its folder under `runs/`).
         public var id: String
         /// Its variant's label.
@@ -66,6 +75,13 @@ public struct StudyRunner: Sendable {
         public var computed: Int
         /// Runs found finished.
         public var resumed: Int
+        /// Runs of this process's share that another process was computing (not waited for).
+        public var skipped: [String] = []
+        /// The whole folder after this session (every shard's runs).
+        public var folder: FolderStatus
+        /// Whether `results.csv`, `report.md` and the plot were written: always without a shard;
+        /// with one, when no run of the study is left to compute (the last shard writes them).
+        public var wroteOutputs: Bool
     }
 
     /// The output folder.
@@ -75,6 +91,13 @@ public struct StudyRunner: Sendable {
     public var workers: Int
     /// Called after every finished run and about once a second otherwise.
     public var onProgress: @Sendable (Progress) -> Void = { _ in }
+    /// Only this shard's runs (nil: all of them).
+    public var shard: StudyShard? = nil
+    /// Seconds between refreshes of the claims this process holds.
+    public var heartbeatInterval: Double = 30
+    /// Seconds after which a claim that has not been refreshed is taken over (its machine
+    /// crashed or lost the folder); a claim of a dead process on this host is taken over at once.
+    public var staleAfter: Double = 300
 
     /// Creates a runner.
     public init(directory: String, workers: Int = Parallel.coreCount) {
@@ -86,6 +109,33 @@ public struct StudyRunner: Sendable {
 
     func runDirectory(_ id: String) -> String { directory + "/runs/" + id }
     func runFile(_ id: String) -> String { runDirectory(id) + "/run.json" }
+    /// A failed run's error, for people.
+    static let errorFileName = "error.txt"
+    /// A failed run's ``Failure``, for the report.
+    static let failureFileName = "failure.json"
+
+    /// Writes `data` to `path` atomically through a temporary file of this process's own (host,
+    /// process and a random number in its name), so that processes writing the same file at once
+    /// (two shards finishing together, on one machine or several) never mix their bytes.
+    static func write(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(RunClaim.Owner.current.host)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+            throw RLHFError.io(path: path, message: "cannot write the file (\(String(cString: strerror(errno))))")
+        }
+        if rename(temporary, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw RLHFError.io(path: path, message: "cannot move the temporary file into place (\(reason))")
+        }
+    }
+
+    /// Keeps a failed run's error in its folder.
+    func saveFailure(_ failure: Failure) {
+        let dir = runDirectory(failure.id)
+        try? RunOutput.prepare(directory: dir)
+        try? Self.write(Data((failure.message + "\n").utf8), to: dir + "/" + Self.errorFileName)
+        if let data = try? JSONEncoder().encode(failure) { try? Self.write(data, to: dir + "/" + Self.failureFileName) }
+    }
 
     /// Loads a finished run, or nil if it has not finished. A run of another configuration in
     /// the same folder is an error: the folder belongs to another study.
@@ -120,80 +170,128 @@ public struct StudyRunner: Sendable {
 
     // MARK: - Running
 
-    /// Runs every unfinished run of the plan, then writes `results.csv`, the report and the plot.
+    /// Runs every unfinished run of the plan (of ``shard``'s runs if set), then, unless another
+    /// process is still computing some, writes `results.csv`, the report and the plot.
     ///
-    /// - Throws: ``StudyError`` if another process is running a study into the same folder.
+    /// Runs another process holds (see ``RunClaim``) are skipped, not waited for: the process
+    /// that finishes the study's last run writes the outputs, and `--report` writes them from
+    /// whatever is in the folder.
+    ///
+    /// - Throws: ``StudyError`` if the folder belongs to another study.
     public func run(_ plan: StudyPlan, source: String?) throws -> Outcome {
         try RunOutput.prepare(directory: directory + "/runs")
-        let lock = try FolderLock(directory: directory)
-        defer { lock.release() }
-        if let source { try RunOutput.write(Data(source.utf8), to: directory + "/study.yaml") }
+        try checkIdentity(Identity(plan))
+        if let source { try Self.write(Data(source.utf8), to: directory + "/study.yaml") }
         let cells = plan.cells
+        let mine = shard.map { plan.cells(of: $0) } ?? Array(cells.indices)
         var finished = [FinishedRun?](repeating: nil, count: cells.count)
-        for (i, cell) in cells.enumerated() { finished[i] = try loadFinished(cell) }
+        for i in mine { finished[i] = try loadFinished(cells[i]) }
         let resumed = finished.compactMap { $0 }.count
         // The order runs start in (results do not depend on it: each run is seeded by its own
         // configuration): see ``SharedState/next(worker:)``.
-        let todo = cells.indices.filter { finished[$0] == nil }
+        let todo = mine.filter { finished[$0] == nil }
         let workers = min(workers, max(1, todo.count))
-        let state = SharedState(total: cells.count, resumed: resumed, todo: todo, cells: cells, finished: finished,
+        let state = SharedState(total: mine.count, resumed: resumed, todo: todo, cells: cells, finished: finished,
                                 workers: workers)
         let started = Date()
         let ticker = Ticker(interval: 1) { [onProgress] in onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: nil)) }
         if !todo.isEmpty { ticker.start() }
+        let heartbeat = ClaimHeartbeat(interval: heartbeatInterval)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             while let index = state.next(worker: worker) {
                 let cell = cells[index]
                 let runStart = Date()
+                var claim: RunClaim? = nil
                 do {
+                    guard let c = try RunClaim.acquire(runDirectory(cell.id), staleAfter: staleAfter) else {
+                        state.skip(worker: worker, index: index)
+                        onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: "skipped \(cell.id): another process is computing it"))
+                        continue
+                    }
+                    claim = c
+                    heartbeat.add(c)
+                    defer { heartbeat.remove(c); c.release() }
+                    // Finished by another process between our listing and our claim.
+                    if let run = try loadFinished(cell) {
+                        state.adopt(worker: worker, index: index, run: run)
+                        continue
+                    }
                     let result = try Trainer.run(cell.configuration, progress: { _, fraction in
                         state.setFraction(worker: worker, fraction)
                     })
                     let run = FinishedRun(configuration: cell.configuration, summary: result.summary, records: result.state.records)
                     try RunOutput.writeResult(result, to: runDirectory(cell.id))
-                    try RunOutput.write(JSONEncoder().encode(run), to: runFile(cell.id))
-                    try? FileManager.default.removeItem(atPath: runDirectory(cell.id) + "/error.txt")
+                    try Self.write(JSONEncoder().encode(run), to: runFile(cell.id))
+                    for file in [Self.errorFileName, Self.failureFileName] {
+                        try? FileManager.default.removeItem(atPath: runDirectory(cell.id) + "/" + file)
+                    }
                     state.finish(worker: worker, index: index, run: run, seconds: Date().timeIntervalSince(runStart))
                     onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: "finished \(cell.id)"))
                 } catch {
                     let message = "\(error)"
-                    try? RunOutput.prepare(directory: runDirectory(cell.id))
-                    try? RunOutput.write(Data((message + "\n").utf8), to: runDirectory(cell.id) + "/error.txt")
                     var diverged = false
                     if case .diverged? = error as? RLHFError { diverged = true }
-                    state.fail(worker: worker, index: index,
-                               failure: Failure(id: cell.id, variant: cell.variant, message: message, diverged: diverged))
+                    let failure = Failure(id: cell.id, variant: cell.variant, message: message, diverged: diverged)
+                    // Kept only by the claim's holder (a failure to claim leaves another's files alone).
+                    if claim != nil { saveFailure(failure) }
+                    state.fail(worker: worker, index: index, failure: failure)
                     onProgress(state.progress(elapsed: Date().timeIntervalSince(started), event: "FAILED \(cell.id): \(message)"))
                 }
             }
         }
+        heartbeat.stop()
         ticker.stop()
-        var rows: [ResultRow] = []
-        for (i, cell) in cells.enumerated() {
-            if let run = state.finished[i] { rows += Self.rows(cell, run) }
+        // The whole folder (every shard's runs): the outputs once no run is left to compute.
+        // A shard first looks without reading the other shards' results (a study of thousands
+        // of runs has thousands of tasks); it reads them only to write the outputs.
+        var folder = try status(plan, known: state.finished, rows: shard == nil)
+        let written = shard == nil || folder.isSettled
+        if written {
+            if shard != nil { folder = try status(plan, known: state.finished) }
+            try writeOutputs(plan, folder)
         }
-        try writeOutputs(plan.study, rows: rows, failures: state.failures)
-        return Outcome(rows: rows, failures: state.failures, computed: todo.count - state.failures.count, resumed: resumed)
+        return Outcome(rows: folder.rows, failures: state.failures, computed: state.computed, resumed: resumed,
+                       skipped: state.skipped.map { cells[$0].id }, folder: folder, wroteOutputs: written)
     }
 
-    /// Writes `results.csv`, `report.md` and `normalized_vs_queries.svg`.
-    func writeOutputs(_ study: Study, rows: [ResultRow], failures: [Failure]) throws {
-        try RunOutput.write(Data(StudyReport.csv(rows).utf8), to: directory + "/results.csv")
+    /// Writes `results.csv`, `report.md` and `normalized_vs_queries.svg` from what is in the folder,
+    /// whatever is missing (`rlhf study --report`); computes nothing.
+    ///
+    /// - Throws: ``StudyError`` if the folder belongs to another study.
+    public func report(_ plan: StudyPlan) throws -> FolderStatus {
+        try checkIdentity(Identity(plan))
+        let folder = try status(plan)
+        try writeOutputs(plan, folder)
+        return folder
+    }
+
+    /// Writes `results.csv`, `report.md` and `normalized_vs_queries.svg`; the report's notes say
+    /// which runs failed (with the first error of each variant) and which are missing.
+    func writeOutputs(_ plan: StudyPlan, _ folder: FolderStatus) throws {
+        let study = plan.study, rows = folder.rows, failures = folder.failed
+        try Self.write(Data(StudyReport.csv(rows).utf8), to: directory + "/results.csv")
         var notes = study.notes
         // One note per variant with failed runs: how many, and the first one's error.
         var variants: [String] = []
         for f in failures where !variants.contains(f.variant) { variants.append(f.variant) }
         for v in variants {
             let mine = failures.filter { $0.variant == v }
-            let total = rows.filter { $0.variant == v && $0.isFinal }.count + mine.count
+            let total = plan.cells.filter { $0.variant == v }.count
             let what = mine.allSatisfy(\.diverged) ? "diverged" : "failed"
             notes.append("**\(v)**: \(mine.count) of \(total) runs \(what) and are missing from the tables; " +
                          "for example `\(mine[0].id)`: \(mine[0].message) (each run's error is in `runs/<id>/error.txt`).")
         }
-        try RunOutput.write(Data(StudyReport.training(title: study.title, question: study.question, rows: rows, notes: notes).utf8),
-                            to: directory + "/report.md")
-        try RunOutput.write(Data(StudyReport.trainingPlot(rows: rows, title: study.title).utf8),
-                            to: directory + "/" + StudyReport.trainingPlotFile)
+        let absent = folder.running.map(\.id) + folder.missing
+        if !absent.isEmpty {
+            let shown = absent.prefix(10).map { "`\($0)`" }.joined(separator: ", ")
+            notes.append("**Incomplete**: \(absent.count) of \(plan.cells.count) runs have not finished " +
+                         "(\(folder.running.count) running, \(folder.missing.count) not started or stopped): \(shown)" +
+                         (absent.count > 10 ? ", …" : "") + ". Run the study again into this folder to compute them.")
+        }
+        try Self.write(Data(StudyReport.training(title: study.title, question: study.question, rows: rows, notes: notes).utf8),
+                       to: directory + "/report.md")
+        try Self.write(Data(StudyReport.trainingPlot(rows: rows, title: study.title).utf8),
+                       to: directory + "/" + StudyReport.trainingPlotFile)
     }
 }
 
@@ -205,6 +303,10 @@ final class SharedState: @unchecked Sendable {
     private var queue: [Int]
     private(set) var finished: [StudyRunner.FinishedRun?]
     private(set) var failures: [StudyRunner.Failure] = []
+    /// Runs another process was computing.
+    private(set) var skipped: [Int] = []
+    /// Runs computed in this session.
+    private(set) var computed = 0
     /// What each worker is running and how far along it is.
     private var current: [Int: (index: Int, fraction: Double)] = [:]
     /// Seconds per query observed in this session, per variant (runs of one variant cost alike).
@@ -259,9 +361,24 @@ final class SharedState: @unchecked Sendable {
         finished[index] = run
         current[worker] = nil
         doneThisSession += 1
+        computed += 1
         let key = cells[index].variant
         let r = rates[key] ?? (0, 0)
         rates[key] = (r.seconds + seconds, r.queries + Double(cells[index].configuration.budget))
+    }
+
+    /// A run another process holds: not computed here.
+    func skip(worker: Int, index: Int) {
+        lock.lock(); defer { lock.unlock() }
+        skipped.append(index)
+        current[worker] = nil
+    }
+
+    /// A run another process finished after this one listed the folder.
+    func adopt(worker: Int, index: Int, run: StudyRunner.FinishedRun) {
+        lock.lock(); defer { lock.unlock() }
+        finished[index] = run
+        current[worker] = nil
     }
 
     func fail(worker: Int, index: Int, failure: StudyRunner.Failure) {

@@ -18,6 +18,9 @@ struct StudyCommand: ParsableCommand {
               rlhf study --show block-size > my.yaml  its YAML, to edit
               rlhf study my.yaml --out out/mine       run a study file
               rlhf study --algorithms zpg,online-dpo --budgets 1e4,1e5 --seeds 3 --out out/quick
+              rlhf study my.yaml --out DIR --shard 0/4  one of 4 shards (any machines, one shared DIR)
+              rlhf study my.yaml --out DIR --slurm      a Slurm job array (--dry-run prints its script)
+              rlhf study DIR --status                   finished / running / failed / missing runs
 
             Runs go in parallel on all cores, each seeded by its own configuration, so the \
             numbers do not depend on the number of workers. Every finished run is saved at once \
@@ -63,6 +66,9 @@ struct StudyCommand: ParsableCommand {
 
     @OptionGroup(title: "A study from flags (instead of NAME|FILE)")
     var flags: StudyFlags
+
+    @OptionGroup(title: "Past one machine: shards sharing DIR, and Slurm (see Study+Cluster.swift)")
+    var cluster: StudyClusterOptions
 
     func validate() throws {
         if let w = workers, w < 1 { throw ValidationError("--workers must be at least 1 (got \(w))") }
@@ -112,11 +118,15 @@ struct StudyCommand: ParsableCommand {
         }
         let (text, parsed, checked) = try load()
         if show { print(text); return }
-        let directory = out ?? "out/\(parsed.name)"
+        let directory = out ?? study.flatMap { Self.studyFile(inFolder: $0) != nil ? $0 : nil } ?? "out/\(parsed.name)"
         var runner = StudyRunner(directory: directory, workers: workers ?? parsed.workers ?? Parallel.coreCount)
+        runner.shard = try cluster.parsedShard()
         let start = Date()
         if parsed.kind != .training {
             if dryRun { print("\(parsed.kind.rawValue) study, seeds \(parsed.seeds)"); return }
+            if cluster.replacesRun || runner.shard != nil {
+                throw ValidationError("--shard, --report, --status and --slurm apply to training studies; a \(parsed.kind.rawValue) study is one computation")
+            }
             if !quiet { printError("rlhf study \(parsed.name): \(parsed.kind.rawValue) measurement, \(parsed.seeds.count) seed(s) → \(directory)") }
             let path = try runner.runMeasurement(parsed, source: text)
             if !quiet { printError("done in \(Self.duration(Date().timeIntervalSince(start)))") }
@@ -124,6 +134,7 @@ struct StudyCommand: ParsableCommand {
             return
         }
         guard let plan = checked else { return }
+        if cluster.replacesRun { return try runCluster(plan, text: text, directory: directory, runner: runner) }
         if dryRun {
             for c in plan.cells { print(c.id) }
             print("\(plan.cells.count) runs")
@@ -153,10 +164,20 @@ struct StudyCommand: ParsableCommand {
         let outcome = try runner.run(plan, source: text)
         if !quiet {
             if interactive { FileHandleShim.writeStderr("\n") }
-            printError("\(outcome.computed) run(s) computed, \(outcome.resumed) already finished, \(outcome.failures.count) failed (\(outcome.failures.filter(\.diverged).count) diverged), in \(Self.duration(Date().timeIntervalSince(start)))")
-            printError("wrote \(directory)/results.csv, \(directory)/report.md, \(directory)/normalized_vs_queries.svg")
+            let skipped = outcome.skipped.isEmpty ? "" : ", \(outcome.skipped.count) skipped (another process is computing them)"
+            let shard = runner.shard.map { "shard \($0): " } ?? ""
+            printError("\(shard)\(outcome.computed) run(s) computed, \(outcome.resumed) already finished, \(outcome.failures.count) failed (\(outcome.failures.filter(\.diverged).count) diverged)\(skipped), in \(Self.duration(Date().timeIntervalSince(start)))")
+            if outcome.wroteOutputs {
+                printError("wrote \(directory)/results.csv, \(directory)/report.md, \(directory)/normalized_vs_queries.svg")
+            } else {
+                printError("the study has runs left in other shards (\(Self.summary(outcome.folder))); the last shard to finish writes the report, or: rlhf study \(directory) --report")
+            }
+            let absent = outcome.folder.running.count + outcome.folder.missing.count
+            if outcome.wroteOutputs && absent > 0 {
+                printError("the report lacks \(absent) run(s) still running in another process or not started; run the study again, or --report later")
+            }
         }
-        print(directory + "/report.md")
+        if outcome.wroteOutputs { print(directory + "/report.md") }
         // A run that diverged is a result (listed in the report's notes); any other failure is an error.
         let errors = outcome.failures.filter { !$0.diverged }
         if !errors.isEmpty {
@@ -169,6 +190,10 @@ struct StudyCommand: ParsableCommand {
     func source() throws -> (String, String) {
         if let s = study {
             if let e = BuiltInStudies.named(s) { return (e.yaml, s + ".yaml") }
+            if let file = Self.studyFile(inFolder: s) {
+                guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+                return (String(decoding: data, as: UTF8.self), file)
+            }
             if FileManager.default.fileExists(atPath: s) {
                 guard let data = FileManager.default.contents(atPath: s) else { throw ValidationError("cannot read \(s)") }
                 return (try StudyValue.text(of: data, file: s), s)

@@ -56,22 +56,30 @@ struct StudyCLITests {
         #expect(try String(contentsOfFile: dir + "/s/results.csv", encoding: .utf8) == csv)
     }
 
-    @Test("a study into a folder another process is running into is refused; the lock goes with its holder")
-    func lockedFolderIsRefused() throws {
+    @Test("a run another live process holds is skipped, not computed twice; the claim goes with its holder")
+    func claimedRunIsSkipped() throws {
         let dir = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/s", withIntermediateDirectories: true)
-        // Hold the folder's lock as a running study would.
-        let fd = open(dir + "/s/.lock", O_RDWR | O_CREAT, 0o644)
-        #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
-        let args = ["study", "--algorithms", "zpg", "--budgets", "800", "--seeds", "1", "--out", dir + "/s", "--quiet"]
-        let refused = try CLI.run(args)
-        #expect(refused.status != 0)
-        #expect(refused.stderr.contains("another rlhf study is running into"), "\(refused.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: dir + "/s/results.csv"))
-        close(fd)  // the holder ends: the next study runs
-        let r = try CLI.run(args)
+        let run = dir + "/s/runs/zpg__classic__bradley-terry__default__s0__q800"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        // Claim the only run as a live process on this host would (this test's own process).
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, 255)
+        try "host=\(String(cString: host)) pid=\(getpid()) started=0 token=1\n".write(toFile: run + "/claim.1", atomically: true, encoding: .utf8)
+        let args = ["study", "--algorithms", "zpg", "--budgets", "800", "--seeds", "1", "--out", dir + "/s"]
+        let skipped = try CLI.run(args)
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("0 run(s) computed, 0 already finished, 0 failed (0 diverged), 1 skipped (another process is computing them)"), "\(skipped.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: run + "/run.json"))
+        // The holder ends (here: its claim names a process that has ended): the next study computes the run.
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        try "host=\(String(cString: host)) pid=\(ended.processIdentifier) started=0 token=1\n".write(toFile: run + "/claim.1", atomically: true, encoding: .utf8)
+        let r = try CLI.run(args + ["--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: run + "/run.json"))
         #expect(FileManager.default.fileExists(atPath: dir + "/s/results.csv"))
     }
 
