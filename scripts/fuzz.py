@@ -278,7 +278,7 @@ def gen_set(rng, index, ctx):
             value = rng.choice([hostile_values(rng), ".nan", ".inf", "-.inf", "~", "[1, 2]", "{a: 1}", "[]", "{}",
                                 "a: b", "#c", "&a 1", "*a", "!!str 5", "!!binary x", "'5'", "\"5\"", "- 1",
                                 "|", ">", "@", "`", "%", "1 # comment", "yes", "no", "on", "off", "0o17", "0b11",
-                                "1:30", "2001-12-14", "\x00", "\u2028", "a\nb"])
+                                "1:30", "2001-12-14", "\x01", "\u2028", "a\nb"])
         form = rng.random()
         pair = "%s=%s" % (key, value) if form > 0.05 else rng.choice([key, "=" + value, key + "==" + value])
         pairs.append(pair)
@@ -355,6 +355,10 @@ def gen_map(rng, index, ctx):
     if r < 0.04:
         files = {}
         path = rng.choice(["missing.txt", "no/such/dir/map.txt", "missing"])
+    elif r < 0.09:
+        files = {}
+        path = rng.choice(["classic", "traps", "cliff", "open-4", "open-0", "open-1", "open-100", "cartpole", "bandit",
+                           "bandit-2x2x2", "bandit-0x1x1", "bandit-%sx2x2" % I64_MAX, "bandit-100000x100000x100000", "open-%s" % I64_MAX])
     dyn = []
     if rng.random() < 0.3:
         opt = rng.choice(["slip", "horizon", "step-reward"])
@@ -368,7 +372,7 @@ def gen_map(rng, index, ctx):
         if rng.random() < 0.7:
             argv.append("--json")
     c = Case(index, "map", argv, files=files, note="map %s %d bytes" % (name, len(data)))
-    c.meta["map_missing"] = not files
+    c.meta["map_missing"] = not files and "." in path
     return c
 
 
@@ -393,6 +397,7 @@ def gen_study(rng, index, ctx):
     real = rng.random() < 0.08
     extras = []
     notes = []
+    pre = None
     nmut = 0 if real and rng.random() < 0.5 else rng.randint(1, 3)
     for _ in range(nmut):
         m = rng.randrange(22)
@@ -412,13 +417,25 @@ def gen_study(rng, index, ctx):
                                 "..", ".", "", "con", "a\\b", "é", "a:b", "\"a\\u0000b\"", "'*'", "lbl"])
             label2 = rng.choice(["a b", "a_b", "m 20%", "m 20#", "lbl", "a-b", "A B"])
             entries[5][1] = "\n  - {label: %s, algorithm: zpg}\n  - {label: %s, algorithm: zpg, mu: 2}" % (label, label2)
-        elif m == 5:  # feedback with teacher settings (validation bypass)
+        elif m == 5:  # feedback or settings with teacher settings (validation bypass)
             key = rng.choice(["mistake-rate", "equal-threshold", "myopic-discount", "skip-threshold", "mistake_rate", "nope"])
-            entries.append(["feedback", "\n  - {label: f, teacher: {%s: %s}}" % (key, rng.choice(["2", "-1", "0.5", "1.5", "nan", ".inf", "1e308"]))])
+            value = rng.choice(["2", "-1", "0.5", "1.5", "0", "1e308", "-0.5"])
+            if rng.random() < 0.5:
+                entries.append(["feedback", "\n  - {label: f, teacher: {%s: %s}}" % (key, value)])
+            else:
+                entries.append(["settings", "{teacher: {%s: %s}}" % (key, value)])
+            if key in TRAIN_OPTIONS:
+                pre = (["--%s=%s" % (key, value)], "--%s=%s" % (key, value))
         elif m == 6:  # settings map with hostile values
             key = rng.choice(ctx.set_keys) if ctx.set_keys else "evaluators"
+            if ctx.diff_pairs and rng.random() < 0.4:
+                option, key = rng.choice(ctx.diff_pairs)
+                value = rng.choice(DIFF_VALUES_INT if TRAIN_OPTIONS[option][0] == "int" else DIFF_VALUES_FLOAT)
+                pre = (["--%s=%s" % (option, value)], "--%s=%s" % (option, value))
+            else:
+                value = yaml_scalar(rng)
             parts = key.split(".")
-            inner = "%s: %s" % (parts[-1], yaml_scalar(rng))
+            inner = "%s: %s" % (parts[-1], value)
             for p in reversed(parts[:-1]):
                 inner = "%s: {%s}" % (p, inner)
             entries.append(["settings", "{%s}" % inner])
@@ -461,12 +478,12 @@ def gen_study(rng, index, ctx):
         elif m == 18:  # tabs / bad indentation / unclosed brackets
             extras.append(rng.choice(["\tbad: 1", "  indented: 1", "x: [1, 2", "x: {a: 1", "? complex\n: key", "- item", "---\nname: two", "%YAML 1.1", "!!python/object:os.system x"]))
         elif m == 19:  # remove a required key
-            del entries[rng.choice([1, 3, 4, 5])]
+            entries[rng.choice([1, 3, 4, 5])][0] = None   # removed (indices of the others stay)
         elif m == 20:  # long strings
             entries.append(["question", "q" * rng.choice([1000, 100000])])
         elif m == 21:  # questions / titles with odd characters
             entries[0][1] = rng.choice(["\"a\\u0000b\"", "'../x'", "/abs", "é", "\"\"", "a b", "x" * 300])
-    text = "\n".join("%s: %s" % (k, v) for k, v in entries)
+    text = "\n".join("%s: %s" % (k, v) for k, v in entries if k is not None)
     if extras:
         text += "\n" + "\n".join(extras)
     text += "\n"
@@ -489,6 +506,8 @@ def gen_study(rng, index, ctx):
         argv.append("--dry-run")
     c = Case(index, "study", argv, files={name: data}, note="study mutations %s%s" % (notes, " (real run)" if real else ""))
     c.meta["real"] = real
+    if pre and not real:
+        c.pre = ([ctx.binary, "train", "--env", "bandit-2x2x2", "--queries", "1000", "--threads", "1", "--quiet", "--json"] + pre[0], pre[1])
     return c
 
 
@@ -898,8 +917,9 @@ def classify(case, out, case_dir, ctx):
                         return "SILENT_FAILURE", "'%s' in results.csv" % m.group(0)
         if case.pre_outcome is not None and case.pre_outcome.rc not in (0, None) and not case.pre_outcome.timed_out \
                 and case.pre_outcome.signal is None and case.pre_outcome.rc < 128:
-            return "SILENT_FAILURE", "--set accepts a value the option refuses (%s: %s)" % (
-                case.pre[1], first_message(case.pre_outcome.stderr.decode("utf-8", "replace")))
+            return "SILENT_FAILURE", "%s accepts a value the option refuses (%s: %s)" % (
+                "a study file" if case.generator == "study" else "--set", case.pre[1],
+                first_message(case.pre_outcome.stderr.decode("utf-8", "replace")))
         return "OK", "success"
     # A clean error must say something useful.
     message = stderr.strip()
@@ -910,6 +930,19 @@ def classify(case, out, case_dir, ctx):
         return "UGLY_ERROR", "internal text '%s' in the message: %s" % (leak, first_message(stderr))
     if re.search(r"(--set|<flags>):\d+:\d+", stderr):
         return "UGLY_ERROR", "the message cites a line of YAML generated from the command line: %s" % first_message(stderr)
+    m = re.search(r"The value '([^']*)' is invalid for '--([a-z-]+)", stderr)
+    if m and re.search(r"\w", m.group(1)) and re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(m.group(1)), ctx.train_help.get(m.group(2), "")):
+        return "UGLY_ERROR", "--%s refuses a value its help names ('%s')" % (m.group(2), m.group(1))
+    if m and m.group(2) == "queries" and re.fullmatch(r"\d+(\.\d+)?e\d+|10\^\d+|\d{1,3}(_\d{3})+", m.group(1)):
+        return "UGLY_ERROR", "--queries refuses the number form '%s' that study budgets accept" % m.group(1)
+    m = re.search(r"Missing value for '--([a-z-]+)", stderr)
+    if m:
+        opt = "--" + m.group(1)
+        if any(a == opt and i + 1 < len(argv) and re.match(r"-[\d.]", argv[i + 1]) for i, a in enumerate(argv)):
+            return "UGLY_ERROR", "a negative number after an option is taken for an option ('Missing value'; --opt=-x works)"
+    m = re.search(r"unknown [a-z ]*'([^']+)' \(known: ([^)]*)\)", stderr)
+    if m and m.group(1) in [k.strip() for k in m.group(2).split(",")]:
+        return "UGLY_ERROR", "'%s' is called unknown while the message lists it as known" % m.group(1)
     if case.meta.get("map_missing") and "unknown environment" in stderr.lower():
         return "UGLY_ERROR", "a missing map file is called an unknown environment"
     if case.generator == "checkpoint" and case.meta.get("changed_option"):
@@ -918,7 +951,7 @@ def classify(case, out, case_dir, ctx):
         if m:
             named = [x.strip() for x in re.split(r",|and", m.group(1)) if x.strip()]
             if len(named) > 1:
-                return "UGLY_ERROR", "the --resume refusal names settings that did not change (changed only --%s): %s" % (opt, first_message(stderr))
+                return "UGLY_ERROR", "the --resume refusal names settings that did not change (only one option was changed)"
     if case.generator == "checkpoint" and case.meta.get("semantic_change") and "checkpoint" not in stderr.lower():
         return "UGLY_ERROR", "a damaged checkpoint refused without naming the file: %s" % first_message(stderr)
     if argv[1] in ("train", "env", "study") and re.search(r"Usage: rlhf <subcommand>|USAGE: rlhf <subcommand>", stderr):
@@ -984,7 +1017,23 @@ def norm_key(k):
     return re.sub(r"[-_]", "", k.lower())
 
 
+def option_help(text):
+    """--name -> its help text, from an ArgumentParser help page."""
+    helps, current = {}, None
+    for line in text.splitlines():
+        m = re.match(r"\s{2}(--[a-z-]+)(?: <[^>]*>)?\s*(.*)", line)
+        if m:
+            current = m.group(1)[2:]
+            helps[current] = m.group(2)
+        elif current and line.startswith(" " * 10):
+            helps[current] += " " + line.strip()
+        else:
+            current = None
+    return helps
+
+
 def prepare(ctx):
+    ctx.train_help = option_help(run_process([ctx.binary, "train", "--help"], ctx.workdir, 30, ctx.memory_limit).stdout.decode("utf-8", "replace"))
     ctx.set_keys = discover_set_keys(ctx, ctx.workdir)
     known = {norm_key(k): k for k in ctx.set_keys}
     ctx.diff_pairs = [(o, known[norm_key(k)]) for o, k in OPTION_TO_SET.items() if norm_key(k) in known]
@@ -1136,8 +1185,18 @@ def fuzz(ctx, args):
     lock = threading.Lock()
     report = open(args.report, "a") if args.report else None
     done = [0]
+    skipped = []
 
     def one(k):
+        try:
+            one_case(k)
+        except Exception:   # a bug of the fuzzer: say so, and go on with the other cases
+            import traceback
+            print("fuzz: case %d could not be run:\n%s" % (k, traceback.format_exc()), file=sys.stderr, flush=True)
+            with lock:
+                skipped.append(k)
+
+    def one_case(k):
         case = make_case(ctx, k)
         r = run_case(ctx, case, keep=bool(args.case))
         if r is None:
@@ -1203,6 +1262,8 @@ def fuzz(ctx, args):
         if sum(row.values()):
             print("%-12s %6d" % (g, sum(row.values())) + "".join("%16d" % row[c] for c in CATEGORIES))
     print("%-12s %6d" % ("total", n) + "".join("%16d" % total[c] for c in CATEGORIES))
+    if skipped:
+        print("fuzz: %d case(s) could not be run (a bug of the fuzzer): %s" % (len(skipped), ",".join(map(str, sorted(skipped)))))
     if worst[1] is not None:
         print("worst peak RSS: %d MB, case %d (%s, %s): %s" % (worst[0] // 1024, worst[1], worst[2], worst[4], worst[3]))
     if findings:
@@ -1219,7 +1280,7 @@ def fuzz(ctx, args):
         report.write(json.dumps({"totals": total, "by_generator": counts, "worst_peak_mb": worst[0] // 1024, "worst_case": worst[1],
                                  "seed": ctx.seed, "cases": n, "findings": list(findings.values())}) + "\n")
         report.close()
-    failed = sum(total[c] for c in FATAL) + (total["UGLY_ERROR"] if args.strict else 0)
+    failed = sum(total[c] for c in FATAL) + (total["UGLY_ERROR"] if args.strict else 0) + len(skipped)
     if not args.case:
         print("\nfuzz: %s (rerun one case: python3 %s --binary %s --seed %d --case K)" % (
             "FAILED" if failed else "passed", sys.argv[0], args.binary, ctx.seed))
