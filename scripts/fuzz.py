@@ -809,17 +809,18 @@ def summary_problems(s):
     problems = []
     if not isinstance(s, dict):
         return ["the JSON result is not an object"]
-    used, budget = s.get("queriesUsed"), s.get("budget")
+    s = {k.replace("_", "").lower(): v for k, v in s.items()}   # queries_used or queriesUsed
+    used, budget = s.get("queriesused"), s.get("budget")
     if isinstance(used, (int, float)) and isinstance(budget, (int, float)):
         if used > budget:
             problems.append("queriesUsed %s > budget %s" % (used, budget))
         if used < 0:
             problems.append("queriesUsed %s < 0" % used)
-    for k in ("iterations", "envSteps"):
+    for k in ("iterations", "envsteps"):
         if isinstance(s.get(k), (int, float)) and s[k] < 0:
             problems.append("%s %s < 0" % (k, s[k]))
-    u, o, f, n = (s.get(k) for k in ("uniformValue", "optimalValue", "finalValue", "normalizedValue"))
-    exact = s.get("finalValueStandardError") is None
+    u, o, f, n = (s.get(k) for k in ("uniformvalue", "optimalvalue", "finalvalue", "normalizedvalue"))
+    exact = s.get("exactvalues", s.get("finalvaluestandarderror") is None) is True
     if all(isinstance(x, (int, float)) for x in (u, o)):
         gap = o - u
         if isinstance(n, (int, float)) and abs(gap) <= 1e-9 * max(1, abs(o)):
@@ -836,12 +837,13 @@ def env_report_problems(r):
     problems = []
     if not isinstance(r, dict):
         return ["the JSON result is not an object"]
+    r = {k.replace("_", "").lower(): v for k, v in r.items()}
     rows, cols, states, d = r.get("rows"), r.get("columns"), r.get("states"), r.get("d")
     if all(isinstance(x, int) for x in (rows, cols, states)) and states > rows * cols:
         problems.append("states %s > rows×columns %s" % (states, rows * cols))
     if isinstance(states, int) and isinstance(d, int) and d != 4 * states:
         problems.append("d %s != 4·|S|" % d)
-    u, o = r.get("uniformValue"), r.get("optimalValue")
+    u, o = r.get("uniformvalue"), r.get("optimalvalue")
     if isinstance(u, (int, float)) and isinstance(o, (int, float)) and o < u - 1e-9:
         problems.append("V* %s < V(uniform) %s" % (o, u))
     return problems
