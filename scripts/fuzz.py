@@ -1130,6 +1130,57 @@ def minimize(ctx, case, sig):
     return argv
 
 
+def self_test():
+    """The oracle must fail on each kind of bad run: real processes for crash, hang and blow-up,
+    synthetic outcomes for the rest. Returns the number of wrong verdicts."""
+    ctx = Context()
+    ctx.timeout, ctx.memory_limit, ctx.train_help = 2, 200, {"dpo-reference": "initial or previous-round."}
+    wrong = 0
+    workdir = tempfile.mkdtemp(prefix="rlhf-fuzz-selftest-")
+
+    def check(name, want, argv=None, out=None, rc=0, stdout="", stderr="", generator="train", meta=None, pre=None):
+        nonlocal wrong
+        case = Case(0, generator, argv or ["rlhf", "train", "--json"])
+        case.run_argv, case.meta, case.pre_outcome = case.argv, meta or {}, None
+        if pre is not None:
+            case.pre, case.pre_outcome = (["rlhf"], "--mistake-rate=2"), pre
+        if out is None:
+            out = Outcome()
+            out.rc, out.stdout, out.stderr = rc, stdout.encode(), stderr.encode()
+        got = classify(case, out, workdir, ctx)
+        ok = got[0] == want
+        wrong += not ok
+        print("%s %-44s %-15s %s" % ("ok  " if ok else "FAIL", name, got[0], got[1][:80]))
+
+    py = sys.executable
+    check("killed by SIGSEGV", "CRASH", out=run_process(["/bin/sh", "-c", "kill -SEGV $$"], workdir, 5, 200))
+    check("Swift trap text", "CRASH", rc=1, stderr="Fatal error: Double value cannot be converted to Int")
+    check("busy loop", "HANG", out=run_process([py, "-c", "while True: pass"], workdir, 1, 200))
+    check("memory hog", "BLOWUP", out=run_process([py, "-c", "x = bytearray(400 << 20); import time; time.sleep(5)"], workdir, 5, 200))
+    check("NaN in --json", "SILENT_FAILURE", stdout='{"final_value": NaN}')
+    check("1e999 in --json", "SILENT_FAILURE", stdout='{"final_value": 1e999}')
+    check("unparsable --json", "SILENT_FAILURE", stdout="final value 0.5")
+    check("-inf in text", "SILENT_FAILURE", argv=["rlhf", "train"], stdout="normalized value  -inf")
+    check("more queries than the budget", "SILENT_FAILURE", stdout='{"queries_used": 2001, "budget": 2000}')
+    check("normalized with V* = V(uniform)", "SILENT_FAILURE",
+          stdout='{"uniform_value": -0.06, "optimal_value": -0.06, "final_value": -0.06, "normalized_value": 0, "exact_values": true}')
+    check("help printed for an argument", "SILENT_FAILURE", argv=["rlhf", "env", "-dash.txt"], stdout="USAGE: rlhf env")
+    refused = Outcome()
+    refused.rc, refused.stderr = 64, b"Error: invalid value for mistake rate: 2.0 is outside [0.0, 1.0]"
+    check("--set accepts what the option refuses", "SILENT_FAILURE", stdout='{"budget": 1}', pre=refused)
+    check("edited checkpoint accepted", "SILENT_FAILURE", stdout='{"budget": 1}', generator="checkpoint", meta={"semantic_change": True, "mutation": 0})
+    check("duplicate run ids", "SILENT_FAILURE", argv=["rlhf", "study", "f", "--dry-run"], generator="study", stdout="a\na\n2 runs")
+    check("DecodingError leaked", "UGLY_ERROR", rc=1, stderr="Error: x (DecodingError.dataCorrupted: …)")
+    check("empty message", "UGLY_ERROR", rc=1)
+    check("help's value refused", "UGLY_ERROR", rc=64, stderr="Error: The value 'previous-round' is invalid for '--dpo-reference <r>'")
+    check("clean error", "OK", rc=64, stderr="Error: --evaluators must be at least 1 (got 0)")
+    check("clean success", "OK", stdout='{"queries_used": 2000, "budget": 2000, "uniform_value": -0.6, "optimal_value": 0.8, '
+          '"final_value": 0.5, "normalized_value": 0.7857142857142857, "exact_values": true}')
+    shutil.rmtree(workdir, ignore_errors=True)
+    print("self-test: %s" % ("passed" if not wrong else "%d wrong verdict(s)" % wrong))
+    return 1 if wrong else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1148,7 +1199,10 @@ def main():
     ap.add_argument("--minimize-seconds", type=float, default=60, help="time to spend shrinking one finding (default 60)")
     ap.add_argument("--report", metavar="FILE", help="write every non-OK case (and the totals) as JSON lines here")
     ap.add_argument("--list", action="store_true", help="print the generated commands without running them")
+    ap.add_argument("--self-test", action="store_true", help="check that the oracle flags each kind of bad run, then exit")
     args = ap.parse_args()
+    if args.self_test:
+        return self_test()
 
     ctx = Context()
     ctx.binary = os.path.abspath(args.binary)
