@@ -17,7 +17,7 @@ struct ZerothOrderTests {
 
     /// ĝ of ZPG at iteration t from θ: with α = 1, ĝ is the parameter change.
     static func zpgEstimates<E: Environment>(_ zpg: inout ZPG<E, TabularSoftmax>, theta: [Double], count: Int) throws -> [RunningMoments] {
-        var ledger = try QueryLedger(budget: Int.max / 2)
+        var ledger = try QueryLedger(budget: Limits.budget)
         var failure: Error?
         let m = moments(count) { t in
             zpg.parameters = theta
