@@ -71,7 +71,7 @@ public struct StudyPlan: Sendable {
                         }
                         let tabular = (try? base.environment.resolve())?.isTabular ?? true
                         if base.policy == .tabular && !tabular {
-                            throw StudyError("a tabular policy needs a tabular environment; set 'policy: mlp' for \(env.label)", key: "algorithms", at: at)
+                            throw StudyError("a tabular policy needs a tabular environment; set the policy to mlp for \(env.label) ('policy: mlp' in a study file, --set policy=mlp with flags)", key: "algorithms", at: at)
                         }
                         let minimum = base.minimumBudget(tabular: tabular)
                         let budgets = algorithm.budgets ?? study.budgets

@@ -269,11 +269,12 @@ import RLHF
             let evaluations = c.evaluateEvery == 1 ? c.budget / 80 + 1 : 2
             return (0.5 + 1e-4 * Double(c.budget) + 0.01 * Double(evaluations), evaluations)
         }
-        // Two groups (zpg, zbcpg-k8 on classic), three probes each: one and three iterations'
-        // queries evaluated at the ends, three iterations evaluated after each.
-        #expect(e.probes == 6 && e.unprobed.isEmpty)
-        #expect(probed.configurations.map(\.budget) == [80, 240, 240, 80, 240, 240])
-        #expect(probed.configurations.map { $0.evaluateEvery == 1 } == [false, false, true, false, false, true])
+        // Two groups (zpg, zbcpg-k8 on classic): 80 queries (one iteration), 800, then the smallest
+        // budget 1000 (the time has not grown by 0.25 s), evaluated at the ends; 1000 again
+        // evaluated after every iteration (12 iterations, fewer than 100 points).
+        #expect(e.probes == 8 && e.unprobed.isEmpty)
+        #expect(probed.configurations.map(\.budget) == [80, 800, 1000, 1000, 80, 800, 1000, 1000])
+        #expect(probed.configurations.map { $0.evaluateEvery == 1 } == [false, false, false, true, false, false, false, true])
         #expect(probed.configurations.allSatisfy { $0.seed == 0 })
         // Each run: 0.5 + 10⁻⁴·budget + 0.01·(iterations + 1): 0.73 s at 1000 (12 iterations),
         // 0.96 s at 2000 (25); 2 variants × 2 seeds × 1.69 s = 6.76 s; two workers: 3.38 s.
@@ -281,12 +282,16 @@ import RLHF
         // A failing group is estimated from the others; a probe slower than `slowProbe` ends its group's probing.
         let slow = plan.estimate(workers: 1, slowProbe: 1) { c in
             if c.algorithm == .zbcpg { throw RLHFError.diverged(iteration: 1, message: "probe failed") }
-            return (8e-3 * Double(c.budget), 2)   // 0.64 s at 80 queries, then 1.92 s at 240: no third probe
+            return (8e-3 * Double(c.budget), 2)   // 0.64 s at 80 queries, then 6.4 s at 800: no more probes
         }
         #expect(slow.probes == 2 && slow.unprobed == ["zbcpg-k8 on classic"])
         #expect(abs(slow.runSeconds - 4 * (8 + 16)) < 1e-6 && abs(slow.seconds - slow.runSeconds) < 1e-9)
         let once = plan.estimate(workers: 1, slowProbe: 0.05) { c in (1e-3 * Double(c.budget), 2) }
         #expect(once.probes == 2 && abs(once.runSeconds - 4 * (1 + 2)) < 1e-9)
+        // A method that spends its budget up front: one slow probe is its runs' time.
+        let offline = try StudyPlan(Study.parse(yaml: "environments: [classic]\nseeds: 2\nbudgets: [1000, 2000]\nalgorithms: [dpo]", file: "s.yaml"))
+        let fixed = offline.estimate(workers: 1, slowProbe: 1) { _ in (3, 2) }
+        #expect(fixed.probes == 1 && abs(fixed.runSeconds - 4 * 3) < 1e-9)
     }
 }
 
