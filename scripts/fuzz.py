@@ -903,7 +903,13 @@ def classify(case, out, case_dir, ctx):
             return "SILENT_FAILURE", "an edited or damaged checkpoint was accepted (%s)" % case.meta.get("mutation_sig", case.meta.get("mutation_kind", ""))
         if case.generator == "study":
             if "--dry-run" in argv:
-                ids = [l for l in stdout.splitlines() if l and not re.match(r"^\d+ runs$", l) and " study, seeds " not in l]
+                # The run ids are the lines before "N runs" (the time estimate follows it).
+                ids = []
+                for l in stdout.splitlines():
+                    if re.match(r"^\d+ runs$", l):
+                        break
+                    if l and " study, seeds " not in l:
+                        ids.append(l)
                 if len(ids) != len(set(ids)):
                     return "SILENT_FAILURE", "dry run lists the same run id twice (runs would share a folder)"
                 lower = [i.lower() for i in ids]

@@ -26,31 +26,31 @@ struct Train: ParsableCommand {
               rlhf train --env cartpole --policy mlp --hidden 16 --queries 2000000
             """)
 
-    @Option(help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; on classic slower than online rm-ppo, see the README).")
+    @Option(parsing: .unconditional, help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; on classic slower than online rm-ppo, see the README).")
     var algorithm: AlgorithmName = .zpg
 
-    @Option(name: .long, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (needs --policy mlp), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features).", valueName: "NAME|PATH"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (needs --policy mlp), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features).", valueName: "NAME|PATH"))
     var env: String = "classic"
 
     @OptionGroup(title: "Environment dynamics")
     var dynamics: DynamicsOptions
 
-    @Option(help: "Policy: tabular (softmax, d = |S|·|A|) or mlp (softmax over an MLP of state features).")
+    @Option(parsing: .unconditional, help: "Policy: tabular (softmax, d = |S|·|A|) or mlp (softmax over an MLP of state features).")
     var policy: PolicyKind = .tabular
 
-    @Option(help: ArgumentHelp("mlp: hidden layer widths, comma-separated.", valueName: "W1,W2,..."))
+    @Option(parsing: .unconditional, help: ArgumentHelp("mlp: hidden layer widths, comma-separated.", valueName: "W1,W2,..."))
     var hidden: String = "16"
 
-    @Option(help: "mlp: hidden activation (tanh, relu, leaky-relu(0.01), identity).")
+    @Option(parsing: .unconditional, help: "mlp: hidden activation (tanh, relu, leaky-relu(0.01), identity).")
     var activation: String = "tanh"
 
-    @Option(help: "mlp on a GridWorld: state features, coordinates (row, column) or one-hot.")
+    @Option(parsing: .unconditional, help: "mlp on a GridWorld: state features, coordinates (row, column) or one-hot.")
     var features: GridWorld.FeatureMode = .coordinates
 
     @Option(parsing: .unconditional, help: "Episodes per evaluation where values are Monte-Carlo estimates (cartpole).")
     var evalEpisodes: Count = 200
 
-    @Option(help: "Evaluators' link: bradley-terry, weibull or thurstone.")
+    @Option(parsing: .unconditional, help: "Evaluators' link: bradley-terry, weibull or thurstone.")
     var link: LinkFunction.Kind = .bradleyTerry
 
     @Option(parsing: .unconditional, help: "Link scale s > 0.")
@@ -86,7 +86,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "zbcpg: number of blocks K.")
     var blocks: Count = 4
 
-    @Option(help: "zbcpg: 'partition' (K fixed random blocks, all every iteration), 'random' (one random block per iteration) or 'layers' (one block per MLP layer).")
+    @Option(parsing: .unconditional, help: "zbcpg: 'partition' (K fixed random blocks, all every iteration), 'random' (one random block per iteration) or 'layers' (one block per MLP layer).")
     var blockMode: ZBCPGHyperparameters.BlockMode = .partition
 
     @Option(parsing: .unconditional, help: "zbcpg random mode: block size b (default ⌈d/K⌉).")
@@ -119,7 +119,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "dpo: passes over the data, one per iteration (default 40); online-dpo: passes over each round's pairs (default 8). Defaults: dpo β 0.003, learning rate 0.1; online-dpo β 0.01, learning rate 0.03.")
     var dpoEpochs: Count?
 
-    @Option(help: "online-dpo: reference policy, initial or previous-round.")
+    @Option(parsing: .unconditional, help: "online-dpo: reference policy, initial or previous-round.")
     var dpoReference: DPOReference?
 
     @Option(parsing: .unconditional, help: "online-dpo, rm-ppo: pairs labeled per round (M queries each).")
@@ -137,7 +137,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, ppo-true-reward: environment steps per PPO update.")
     var ppoSteps: Count?
 
-    @Option(help: ArgumentHelp("rm-ppo, rm-ppo-offline, bilevel: reward network hidden widths (empty: linear; tabular on one-hot features). Defaults: 64,64 for rm-ppo, empty for bilevel.", valueName: "W1,W2,..."))
+    @Option(parsing: .unconditional, help: ArgumentHelp("rm-ppo, rm-ppo-offline, bilevel: reward network hidden widths (empty: linear; tabular on one-hot features). Defaults: 64,64 for rm-ppo, empty for bilevel.", valueName: "W1,W2,..."))
     var rewardHidden: String?
 
     @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline: reward-model epochs per fit.")
@@ -152,15 +152,15 @@ struct Train: ParsableCommand {
     @Flag(help: "bilevel: exact mode (exact Q and exact J-gradients; tabular environments only).")
     var exact = false
 
-    @Option(help: "bilevel: the run's policy: lower-level (π_λ', which tracks the optimum of the learned reward; the default) or penalty (π_λ, which generates the queried pairs). The other one's value goes to the summary's figures.")
+    @Option(parsing: .unconditional, help: "bilevel: the run's policy: lower-level (π_λ', which tracks the optimum of the learned reward; the default) or penalty (π_λ, which generates the queried pairs). The other one's value goes to the summary's figures.")
     var bilevelDeploy: BilevelDeployment?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp(
+    @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Any other setting, as a study file's 'settings' map takes it (repeatable; dots for nested settings; applied after the options above): --set bilevel.lower-step-size=0.01 --set bilevel.reward-steps-per-iteration=10 --set teacher.mistake-rate=0.1. An unknown key lists the known ones.",
         valueName: "KEY=VALUE"))
     var set: [String] = []
 
-    @Option(help: "Directory for metrics.csv, summary.json and checkpoint.json.")
+    @Option(parsing: .unconditional, help: "Directory for metrics.csv, summary.json and checkpoint.json.")
     var out: String?
 
     @Flag(help: "Continue the run saved in --out DIR (same options) from its checkpoint.")
