@@ -108,7 +108,8 @@ struct RunClaim: Sendable {
     static func acquire(_ runDirectory: String, staleAfter: Double) throws -> RunClaim? {
         try RunOutput.prepare(directory: runDirectory)
         let me = Owner.current
-        let temporary = runDirectory + "/.claim-\(me.host)-\(me.pid)-\(me.token)"
+        // A name of this call's own: the link count below tells whether *this* file was linked.
+        let temporary = runDirectory + "/.claim-\(me.host)-\(me.pid)-\(UInt64.random(in: 0...UInt64.max))"
         guard FileManager.default.createFile(atPath: temporary, contents: Data((me.line + "\n").utf8)) else {
             throw StudyError("cannot write a claim in \(runDirectory) (\(String(cString: strerror(errno))))")
         }
