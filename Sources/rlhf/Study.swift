@@ -91,7 +91,7 @@ struct StudyCommand: ParsableCommand {
         } catch let e as StudyError {
             throw ValidationError("\(e)")
         }
-        if let s = seeds { parsed.seeds = (0..<UInt64(s)).map { $0 } }
+        if let s = seeds ?? folderSeeds() { parsed.seeds = (0..<UInt64(s)).map { $0 } }
         let directory = out ?? study.flatMap { Self.studyFile(inFolder: $0) != nil ? $0 : nil } ?? "out/\(parsed.name)"
         var runner = StudyRunner(directory: directory, workers: workers ?? parsed.workers ?? Parallel.coreCount)
         runner.shard = try cluster.parsedShard()
@@ -113,7 +113,7 @@ struct StudyCommand: ParsableCommand {
         } catch let e as StudyError {
             throw ValidationError("\(e)")
         }
-        if cluster.replacesRun { return try runCluster(plan, text: text, directory: directory, runner: runner) }
+        if cluster.replacesRun || (dryRun && runner.shard != nil) { return try runCluster(plan, text: text, directory: directory, runner: runner) }
         if dryRun {
             for c in plan.cells { print(c.id) }
             print("\(plan.cells.count) runs")

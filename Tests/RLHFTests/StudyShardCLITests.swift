@@ -170,6 +170,76 @@ struct StudyShardCLITests {
         #expect(loose.status != 0 && loose.stderr.contains("--partition applies to --slurm"), "\(loose.stderr)")
     }
 
+    /// Runs rlhf with a stand-in `sbatch` first on PATH (it logs its arguments and prints a job id).
+    static func withFakeSbatch(_ dir: String, _ arguments: [String]) throws -> CLI.Result {
+        let bin = dir + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let script = "#!/bin/sh\necho \"$@\" >> \(dir)/sbatch.log\nn=$(wc -l < \(dir)/sbatch.log)\necho $((100 + n))\n"
+        try script.write(toFile: bin + "/sbatch", atomically: true, encoding: .utf8)
+        chmod(bin + "/sbatch", 0o755)
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test("--slurm (with a stand-in sbatch) writes the scripts and a fixed copy of the study, submits the array then the report after it, and a resubmission from DIR keeps --seeds")
+    func slurmSubmission() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try Self.write(Self.study, in: dir)
+        let out = dir + "/out"
+        let r = try Self.withFakeSbatch(dir, ["study", file, "--out", out, "--slurm", "--seeds", "2", "--time", "1:00:00"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "101\n", "the array's job id: \(r.stdout)")
+        #expect(r.stderr.contains("submitted 4 array task(s) of 4 (4 runs, 4 to compute) as job 101; report job 102 runs after it"), "\(r.stderr)")
+        let log = try String(contentsOfFile: dir + "/sbatch.log", encoding: .utf8).split(separator: "\n")
+        #expect(log == ["--parsable \(out)/slurm/study.sbatch", "--parsable --dependency=afterany:101 \(out)/slurm/report.sbatch"], "\(log)")
+        let script = try String(contentsOfFile: out + "/slurm/study.sbatch", encoding: .utf8)
+        #expect(script.contains("#SBATCH --array=0-3\n") && script.contains("#SBATCH --time=1:00:00\n"), "\(script)")
+        #expect(script.contains("study '\(out)/slurm/study.yaml' --out '\(out)' --seeds 2 \\\n"), "\(script)")
+        #expect(try String(contentsOfFile: out + "/slurm/study.yaml", encoding: .utf8) == Self.study)
+        #expect(try String(contentsOfFile: out + "/slurm/jobs", encoding: .utf8) == "array 101\nreport 102\n")
+        #expect(FileManager.default.fileExists(atPath: out + "/study-id"))
+        // Two shards ran (as two array tasks would); from the folder, the same study (seeds 2) is
+        // resubmitted with only the other two tasks.
+        for shard in ["0/4", "3/4"] {
+            #expect(try CLI.run(["study", out + "/slurm/study.yaml", "--out", out, "--seeds", "2", "--shard", shard, "--quiet"]).status == 0)
+        }
+        let status = try CLI.run(["study", out, "--status"])
+        #expect(status.stdout.contains("4 runs: 2 finished, 0 running, 0 failed, 2 missing"), "\(status.stdout)\(status.stderr)")
+        let again = try Self.withFakeSbatch(dir, ["study", out, "--slurm"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try String(contentsOfFile: out + "/slurm/study.sbatch", encoding: .utf8).contains("#SBATCH --array=1-2\n"))
+        #expect(try String(contentsOfFile: out + "/slurm/jobs", encoding: .utf8) == "array 101\nreport 102\narray 103\nreport 104\n")
+        // The shard dry run lists its runs.
+        let dry = try CLI.run(["study", file, "--seeds", "2", "--shard", "1/4", "--dry-run"])
+        #expect(dry.stdout.hasSuffix("1 of 4 runs in shard 1/4\n"), "\(dry.stdout)")
+        // Without sbatch: a clear error, nothing submitted.
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = "/nonexistent"
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = ["study", file, "--out", dir + "/none", "--slurm"]
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0 && e.contains("sbatch not found"), "\(e)")
+    }
+
     final class Results: @unchecked Sendable {
         private let lock = NSLock()
         private var values: [Int: CLI.Result] = [:]
