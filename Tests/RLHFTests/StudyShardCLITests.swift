@@ -177,11 +177,16 @@ struct StudyShardCLITests {
         let script = "#!/bin/sh\necho \"$@\" >> \(dir)/sbatch.log\nn=$(wc -l < \(dir)/sbatch.log)\necho $((100 + n))\n"
         try script.write(toFile: bin + "/sbatch", atomically: true, encoding: .utf8)
         chmod(bin + "/sbatch", 0o755)
+        return try run(arguments, path: bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"))
+    }
+
+    /// Runs rlhf with PATH set to `path`.
+    static func run(_ arguments: [String], path: String) throws -> CLI.Result {
         let p = Process()
         p.executableURL = CLI.executable
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env["PATH"] = bin + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["PATH"] = path
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -225,19 +230,9 @@ struct StudyShardCLITests {
         let dry = try CLI.run(["study", file, "--seeds", "2", "--shard", "1/4", "--dry-run"])
         #expect(dry.stdout.hasSuffix("1 of 4 runs in shard 1/4\n"), "\(dry.stdout)")
         // Without sbatch: a clear error, nothing submitted.
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = "/nonexistent"
-        let p = Process()
-        p.executableURL = CLI.executable
-        p.arguments = ["study", file, "--out", dir + "/none", "--slurm"]
-        p.environment = env
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus != 0 && e.contains("sbatch not found"), "\(e)")
+        let none = try Self.run(["study", file, "--out", dir + "/none", "--slurm"], path: "/nonexistent")
+        #expect(none.status != 0 && none.stderr.contains("sbatch not found"), "\(none.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/none"))
     }
 
     final class Results: @unchecked Sendable {
