@@ -156,11 +156,22 @@ final class ClaimHeartbeat: @unchecked Sendable {
     private var claims: [String: RunClaim] = [:]
     private let ticker: Ticker
 
+    /// Every heartbeat's claims, for ``StudyRunner/releaseClaimsOnTermination()``.
+    nonisolated(unsafe) static var all: [ObjectIdentifier: ClaimHeartbeat] = [:]
+    static let allLock = NSLock()
+
+    /// The claims held now by every heartbeat of this process.
+    static func held() -> [RunClaim] {
+        allLock.lock(); let beats = Array(all.values); allLock.unlock()
+        return beats.flatMap { b in b.lock.lock(); defer { b.lock.unlock() }; return Array(b.claims.values) }
+    }
+
     init(interval: Double) {
         let box = Box()
         ticker = Ticker(interval: interval) { box.heartbeat?.beat() }
         box.heartbeat = self
         ticker.start()
+        Self.allLock.lock(); Self.all[ObjectIdentifier(self)] = self; Self.allLock.unlock()
     }
 
     private final class Box: @unchecked Sendable { weak var heartbeat: ClaimHeartbeat? }
@@ -173,5 +184,46 @@ final class ClaimHeartbeat: @unchecked Sendable {
         for c in all { c.touch() }
     }
 
-    func stop() { ticker.stop() }
+    func stop() {
+        ticker.stop()
+        Self.allLock.lock(); Self.all[ObjectIdentifier(self)] = nil; Self.allLock.unlock()
+    }
+}
+
+/// The write end of the pipe that SIGTERM and SIGINT are forwarded through (-1: not set up).
+nonisolated(unsafe) private var terminationPipe: Int32 = -1
+
+/// The signal handler: the signal's number into the pipe.
+private func forwardTermination(_ sig: Int32) {
+    var number = UInt8(truncatingIfNeeded: sig)
+    _ = write(terminationPipe, &number, 1)
+}
+
+extension StudyRunner {
+    /// Makes SIGTERM and SIGINT (Slurm's `scancel` and time limit, Ctrl-C) release the claims
+    /// this process holds before it ends, so that another machine can take those runs over at
+    /// once instead of after ``staleAfter``. The process then ends by the same signal. Call once,
+    /// from a program (not a library): it replaces those signals' handling.
+    ///
+    /// The handler only writes the signal's number to a pipe (what a signal handler may do);
+    /// a thread waiting on the pipe releases the claims and ends the process.
+    public static func releaseClaimsOnTermination() {
+        guard terminationPipe < 0 else { return }
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        terminationPipe = fds[1]
+        let reader = fds[0]
+        Thread.detachNewThread {
+            var number: UInt8 = 0
+            while read(reader, &number, 1) != 1 {}
+            for claim in ClaimHeartbeat.held() { claim.release() }
+            let sig = Int32(number)
+            signal(sig, SIG_DFL)
+            // To the process (this thread may block the signal): ends it as the signal would.
+            kill(getpid(), sig)
+            Thread.sleep(forTimeInterval: 1)
+            _exit(128 + sig)
+        }
+        for sig in [SIGTERM, SIGINT] { signal(sig, forwardTermination) }
+    }
 }

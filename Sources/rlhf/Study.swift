@@ -134,6 +134,7 @@ struct StudyCommand: ParsableCommand {
                 FileHandleShim.writeStderr(line + "  " + e + "\n")
             }
         }
+        StudyRunner.releaseClaimsOnTermination()
         let outcome = try runner.run(plan, source: text)
         if !quiet {
             if interactive { FileHandleShim.writeStderr("\n") }

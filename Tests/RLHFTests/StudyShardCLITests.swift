@@ -117,6 +117,27 @@ struct StudyShardCLITests {
         #expect(try RunClaimFiles.withoutWallTime(out + "/results.csv") == RunClaimFiles.withoutWallTime(reference + "/results.csv"))
     }
 
+    @Test("a shard stopped with SIGTERM (scancel, a time limit) releases its claim, so another machine can take the run at once")
+    func terminatedShardReleasesItsClaim() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try Self.write(Self.study.replacingOccurrences(of: "budgets: [100000, 200000]", with: "budgets: [3000000]"), in: dir)
+        let out = dir + "/out"
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = ["study", file, "--out", out, "--workers", "1", "--quiet"]
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && p.isRunning && RunClaimFiles.left(out).isEmpty { usleep(20_000) }
+        let held = RunClaimFiles.left(out)
+        #expect(held.count == 1, "\(held)")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM)
+        #expect(RunClaimFiles.left(out).isEmpty, "the claim stays: \(RunClaimFiles.left(out))")
+        #expect(!FileManager.default.fileExists(atPath: out + "/runs/" + held[0].split(separator: "/")[0] + "/run.json"))
+    }
+
     @Test("a shard of a different study file pointed at the same folder is refused")
     func otherStudysShardIsRefused() throws {
         let dir = CLI.temporaryDirectory()
