@@ -50,6 +50,8 @@ public struct SlurmScript: Sendable {
     public static func studyCopyPath(in directory: String) -> String { directory + "/slurm/study.yaml" }
     /// The submitted job ids, one `array ID` or `report ID` a line.
     public static func jobsPath(in directory: String) -> String { directory + "/slurm/jobs" }
+    /// The `--seeds N` override of the submission, if any (so that `rlhf study DIR …` means the same study).
+    public static func seedsPath(in directory: String) -> String { directory + "/slurm/seeds" }
     /// The tasks' logs.
     public static func logsPath(in directory: String) -> String { directory + "/slurm/logs" }
 

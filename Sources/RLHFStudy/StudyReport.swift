@@ -1,3 +1,4 @@
+import RLHF
 import Foundation
 
 /// The report layer of a study: pure functions from result rows to `report.md`, SVG plots and
@@ -561,12 +562,9 @@ public enum StudyReport {
     /// A stable 64-bit seed from labels (FNV-1a), so each table cell resamples differently but
     /// reproducibly across processes (Swift's `hashValue` is randomized per process).
     static func stableSeed(_ parts: String...) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for part in parts {
-            for byte in part.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-            h = (h ^ 0x1F) &* 0x0000_0100_0000_01B3
+        parts.reduce(Checksum.offsetBasis) { h, part in
+            Checksum.fnv1a64(CollectionOfOne(0x1F), continuing: Checksum.fnv1a64(part.utf8, continuing: h))
         }
-        return h
     }
 }
 

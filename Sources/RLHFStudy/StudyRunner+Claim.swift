@@ -108,7 +108,8 @@ struct RunClaim: Sendable {
     static func acquire(_ runDirectory: String, staleAfter: Double) throws -> RunClaim? {
         try RunOutput.prepare(directory: runDirectory)
         let me = Owner.current
-        let temporary = runDirectory + "/.claim-\(me.host)-\(me.pid)-\(me.token)"
+        // A name of this call's own: the link count below tells whether *this* file was linked.
+        let temporary = runDirectory + "/.claim-\(me.host)-\(me.pid)-\(UInt64.random(in: 0...UInt64.max))"
         guard FileManager.default.createFile(atPath: temporary, contents: Data((me.line + "\n").utf8)) else {
             throw StudyError("cannot write a claim in \(runDirectory) (\(String(cString: strerror(errno))))")
         }
@@ -155,11 +156,22 @@ final class ClaimHeartbeat: @unchecked Sendable {
     private var claims: [String: RunClaim] = [:]
     private let ticker: Ticker
 
+    /// Every heartbeat's claims, for ``StudyRunner/releaseClaimsOnTermination()``.
+    nonisolated(unsafe) static var all: [ObjectIdentifier: ClaimHeartbeat] = [:]
+    static let allLock = NSLock()
+
+    /// The claims held now by every heartbeat of this process.
+    static func held() -> [RunClaim] {
+        allLock.lock(); let beats = Array(all.values); allLock.unlock()
+        return beats.flatMap { b in b.lock.lock(); defer { b.lock.unlock() }; return Array(b.claims.values) }
+    }
+
     init(interval: Double) {
         let box = Box()
         ticker = Ticker(interval: interval) { box.heartbeat?.beat() }
         box.heartbeat = self
         ticker.start()
+        Self.allLock.lock(); Self.all[ObjectIdentifier(self)] = self; Self.allLock.unlock()
     }
 
     private final class Box: @unchecked Sendable { weak var heartbeat: ClaimHeartbeat? }
@@ -172,5 +184,46 @@ final class ClaimHeartbeat: @unchecked Sendable {
         for c in all { c.touch() }
     }
 
-    func stop() { ticker.stop() }
+    func stop() {
+        ticker.stop()
+        Self.allLock.lock(); Self.all[ObjectIdentifier(self)] = nil; Self.allLock.unlock()
+    }
+}
+
+/// The write end of the pipe that SIGTERM and SIGINT are forwarded through (-1: not set up).
+nonisolated(unsafe) private var terminationPipe: Int32 = -1
+
+/// The signal handler: the signal's number into the pipe.
+private func forwardTermination(_ sig: Int32) {
+    var number = UInt8(truncatingIfNeeded: sig)
+    _ = write(terminationPipe, &number, 1)
+}
+
+extension StudyRunner {
+    /// Makes SIGTERM and SIGINT (Slurm's `scancel` and time limit, Ctrl-C) release the claims
+    /// this process holds before it ends, so that another machine can take those runs over at
+    /// once instead of after ``staleAfter``. The process then ends by the same signal. Call once,
+    /// from a program (not a library): it replaces those signals' handling.
+    ///
+    /// The handler only writes the signal's number to a pipe (what a signal handler may do);
+    /// a thread waiting on the pipe releases the claims and ends the process.
+    public static func releaseClaimsOnTermination() {
+        guard terminationPipe < 0 else { return }
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        terminationPipe = fds[1]
+        let reader = fds[0]
+        Thread.detachNewThread {
+            var number: UInt8 = 0
+            while read(reader, &number, 1) != 1 {}
+            for claim in ClaimHeartbeat.held() { claim.release() }
+            let sig = Int32(number)
+            signal(sig, SIG_DFL)
+            // To the process (this thread may block the signal): ends it as the signal would.
+            kill(getpid(), sig)
+            Thread.sleep(forTimeInterval: 1)
+            _exit(128 + sig)
+        }
+        for sig in [SIGTERM, SIGINT] { signal(sig, forwardTermination) }
+    }
 }

@@ -79,8 +79,22 @@ extension StudyCommand {
         return nil
     }
 
-    /// `--report`, `--status` or `--slurm` for a training study.
+    /// The `--seeds N` a `--slurm` submission was given (kept in `DIR/slurm/seeds`), when the
+    /// study is named by its folder: `rlhf study DIR --status` then means the submitted study.
+    func folderSeeds() -> Int? {
+        guard let dir = study, Self.studyFile(inFolder: dir) == SlurmScript.studyCopyPath(in: dir),
+              let text = try? String(contentsOfFile: SlurmScript.seedsPath(in: dir), encoding: .utf8) else { return nil }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// `--report`, `--status` or `--slurm` for a training study (or `--shard … --dry-run`).
     func runCluster(_ plan: StudyPlan, text: String, directory: String, runner: StudyRunner) throws {
+        if let shard = runner.shard {
+            let mine = plan.cells(of: shard)
+            for i in mine { print(plan.cells[i].id) }
+            print("\(mine.count) of \(plan.cells.count) runs in shard \(shard)")
+            return
+        }
         if cluster.status { return try printStatus(plan, directory: directory, runner: runner) }
         if cluster.report {
             let folder = try runner.report(plan)
@@ -133,7 +147,7 @@ extension StudyCommand {
         script.partition = cluster.partition
         script.time = cluster.time
         script.extra = cluster.sbatchArgs
-        script.seeds = seeds
+        script.seeds = seeds ?? folderSeeds()
         if dryRun {
             if tasks.isEmpty { printError("nothing to submit: every run is finished or running") }
             print(script.arrayText, terminator: "")
@@ -158,6 +172,12 @@ extension StudyCommand {
         let copy = SlurmScript.studyCopyPath(in: absolute)
         if !FileManager.default.fileExists(atPath: copy) || (try? String(contentsOfFile: copy, encoding: .utf8)) != text {
             try RunOutput.write(Data(text.utf8), to: copy)
+        }
+        // Resubmitting from the folder (`rlhf study DIR --slurm`) keeps the seeds of the first submission.
+        if let s = seeds ?? folderSeeds() {
+            try RunOutput.write(Data("\(s)\n".utf8), to: SlurmScript.seedsPath(in: absolute))
+        } else {
+            try? FileManager.default.removeItem(atPath: SlurmScript.seedsPath(in: absolute))
         }
         try RunOutput.write(Data(script.arrayText.utf8), to: SlurmScript.arrayPath(in: absolute))
         try RunOutput.write(Data(script.reportText.utf8), to: SlurmScript.reportPath(in: absolute))

@@ -100,7 +100,7 @@ struct StudyCommand: ParsableCommand {
             }
             var (text, file) = try source()
             var parsed = try Study.parse(yaml: text, file: file)
-            if let s = seeds {
+            if let s = seeds ?? folderSeeds() {
                 parsed.seeds = try Study.seedRange(count: s, key: "--seeds")
                 text = try Study.source(text, file: file, seeds: s)
             }
@@ -134,7 +134,7 @@ struct StudyCommand: ParsableCommand {
             return
         }
         guard let plan = checked else { return }
-        if cluster.replacesRun { return try runCluster(plan, text: text, directory: directory, runner: runner) }
+        if cluster.replacesRun || (dryRun && runner.shard != nil) { return try runCluster(plan, text: text, directory: directory, runner: runner) }
         if dryRun {
             for c in plan.cells { print(c.id) }
             print("\(plan.cells.count) runs")
@@ -161,6 +161,7 @@ struct StudyCommand: ParsableCommand {
                 FileHandleShim.writeStderr(line + "  " + e + "\n")
             }
         }
+        StudyRunner.releaseClaimsOnTermination()
         let outcome = try runner.run(plan, source: text)
         if !quiet {
             if interactive { FileHandleShim.writeStderr("\n") }

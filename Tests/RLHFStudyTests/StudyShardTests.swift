@@ -125,6 +125,7 @@ import RLHF
     @Test func claimsAreExclusiveAndTakingOverMakesTheNextGeneration() throws {
         let dir = StudyRunnerTests.temporaryDirectory() + "/run"
         defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        defer { try? FileManager.default.removeItem(atPath: dir + "2") }
         let first = try #require(try RunClaim.acquire(dir, staleAfter: 300))
         #expect(first.generation == 1)
         // Held by this (live) process: nobody else gets it.
@@ -144,6 +145,16 @@ import RLHF
             if let c = try? RunClaim.acquire(dir, staleAfter: 300) { winners.add(c.generation) }
         }
         #expect(winners.all == [1])
+        // The heartbeat keeps a held claim fresh: an old modification time is refreshed.
+        let held = try #require(try RunClaim.acquire(dir + "2", staleAfter: 300))
+        var old = [timeval(tv_sec: 1000, tv_usec: 0), timeval(tv_sec: 1000, tv_usec: 0)]
+        #expect(utimes(held.path, &old) == 0)
+        #expect(RunClaim.holder(held.path, staleAfter: 300)!.age > 1e6)
+        let heartbeat = ClaimHeartbeat(interval: 0.05)
+        heartbeat.add(held)
+        Thread.sleep(forTimeInterval: 0.3)
+        heartbeat.stop()
+        #expect(RunClaim.holder(held.path, staleAfter: 300)!.age < 5)
     }
 
     final class Winners: @unchecked Sendable {

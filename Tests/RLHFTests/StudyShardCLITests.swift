@@ -117,6 +117,27 @@ struct StudyShardCLITests {
         #expect(try RunClaimFiles.withoutWallTime(out + "/results.csv") == RunClaimFiles.withoutWallTime(reference + "/results.csv"))
     }
 
+    @Test("a shard stopped with SIGTERM (scancel, a time limit) releases its claim, so another machine can take the run at once")
+    func terminatedShardReleasesItsClaim() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try Self.write(Self.study.replacingOccurrences(of: "budgets: [100000, 200000]", with: "budgets: [3000000]"), in: dir)
+        let out = dir + "/out"
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = ["study", file, "--out", out, "--workers", "1", "--quiet"]
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && p.isRunning && RunClaimFiles.left(out).isEmpty { usleep(20_000) }
+        let held = RunClaimFiles.left(out)
+        #expect(held.count == 1, "\(held)")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM)
+        #expect(RunClaimFiles.left(out).isEmpty, "the claim stays: \(RunClaimFiles.left(out))")
+        #expect(!FileManager.default.fileExists(atPath: out + "/runs/" + held[0].split(separator: "/")[0] + "/run.json"))
+    }
+
     @Test("a shard of a different study file pointed at the same folder is refused")
     func otherStudysShardIsRefused() throws {
         let dir = CLI.temporaryDirectory()
@@ -168,6 +189,71 @@ struct StudyShardCLITests {
         #expect(both.status != 0 && both.stderr.contains("at most one of"), "\(both.stderr)")
         let loose = try CLI.run(["study", file, "--partition", "cpu"])
         #expect(loose.status != 0 && loose.stderr.contains("--partition applies to --slurm"), "\(loose.stderr)")
+    }
+
+    /// Runs rlhf with a stand-in `sbatch` first on PATH (it logs its arguments and prints a job id).
+    static func withFakeSbatch(_ dir: String, _ arguments: [String]) throws -> CLI.Result {
+        let bin = dir + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let script = "#!/bin/sh\necho \"$@\" >> \(dir)/sbatch.log\nn=$(wc -l < \(dir)/sbatch.log)\necho $((100 + n))\n"
+        try script.write(toFile: bin + "/sbatch", atomically: true, encoding: .utf8)
+        chmod(bin + "/sbatch", 0o755)
+        return try run(arguments, path: bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"))
+    }
+
+    /// Runs rlhf with PATH set to `path`.
+    static func run(_ arguments: [String], path: String) throws -> CLI.Result {
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = path
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test("--slurm (with a stand-in sbatch) writes the scripts and a fixed copy of the study, submits the array then the report after it, and a resubmission from DIR keeps --seeds")
+    func slurmSubmission() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try Self.write(Self.study, in: dir)
+        let out = dir + "/out"
+        let r = try Self.withFakeSbatch(dir, ["study", file, "--out", out, "--slurm", "--seeds", "2", "--time", "1:00:00"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "101\n", "the array's job id: \(r.stdout)")
+        #expect(r.stderr.contains("submitted 4 array task(s) of 4 (4 runs, 4 to compute) as job 101; report job 102 runs after it"), "\(r.stderr)")
+        let log = try String(contentsOfFile: dir + "/sbatch.log", encoding: .utf8).split(separator: "\n")
+        #expect(log == ["--parsable \(out)/slurm/study.sbatch", "--parsable --dependency=afterany:101 \(out)/slurm/report.sbatch"], "\(log)")
+        let script = try String(contentsOfFile: out + "/slurm/study.sbatch", encoding: .utf8)
+        #expect(script.contains("#SBATCH --array=0-3\n") && script.contains("#SBATCH --time=1:00:00\n"), "\(script)")
+        #expect(script.contains("study '\(out)/slurm/study.yaml' --out '\(out)' --seeds 2 \\\n"), "\(script)")
+        #expect(try String(contentsOfFile: out + "/slurm/study.yaml", encoding: .utf8) == Self.study)
+        #expect(try String(contentsOfFile: out + "/slurm/jobs", encoding: .utf8) == "array 101\nreport 102\n")
+        #expect(FileManager.default.fileExists(atPath: out + "/study-id"))
+        // Two shards ran (as two array tasks would); from the folder, the same study (seeds 2) is
+        // resubmitted with only the other two tasks.
+        for shard in ["0/4", "3/4"] {
+            #expect(try CLI.run(["study", out + "/slurm/study.yaml", "--out", out, "--seeds", "2", "--shard", shard, "--quiet"]).status == 0)
+        }
+        let status = try CLI.run(["study", out, "--status"])
+        #expect(status.stdout.contains("4 runs: 2 finished, 0 running, 0 failed, 2 missing"), "\(status.stdout)\(status.stderr)")
+        let again = try Self.withFakeSbatch(dir, ["study", out, "--slurm"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try String(contentsOfFile: out + "/slurm/study.sbatch", encoding: .utf8).contains("#SBATCH --array=1-2\n"))
+        #expect(try String(contentsOfFile: out + "/slurm/jobs", encoding: .utf8) == "array 101\nreport 102\narray 103\nreport 104\n")
+        // The shard dry run lists its runs.
+        let dry = try CLI.run(["study", file, "--seeds", "2", "--shard", "1/4", "--dry-run"])
+        #expect(dry.stdout.hasSuffix("1 of 4 runs in shard 1/4\n"), "\(dry.stdout)")
+        // Without sbatch: a clear error, nothing submitted.
+        let none = try Self.run(["study", file, "--out", dir + "/none", "--slurm"], path: "/nonexistent")
+        #expect(none.status != 0 && none.stderr.contains("sbatch not found"), "\(none.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/none"))
     }
 
     final class Results: @unchecked Sendable {
