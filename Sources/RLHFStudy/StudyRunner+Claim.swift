@@ -225,5 +225,13 @@ extension StudyRunner {
             _exit(128 + sig)
         }
         for sig in [SIGTERM, SIGINT] { signal(sig, forwardTermination) }
+        // A process started with these signals blocked (the mask is inherited: Foundation's
+        // Process passes its thread's on) would never see them; threads made from here on
+        // inherit this thread's mask.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

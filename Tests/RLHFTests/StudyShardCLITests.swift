@@ -233,7 +233,11 @@ struct StudyShardCLITests {
         let script = try String(contentsOfFile: out + "/slurm/study.sbatch", encoding: .utf8)
         #expect(script.contains("#SBATCH --array=0-3\n") && script.contains("#SBATCH --time=1:00:00\n"), "\(script)")
         #expect(script.contains("study '\(out)/slurm/study.yaml' --out '\(out)' --seeds 2 \\\n"), "\(script)")
-        #expect(try String(contentsOfFile: out + "/slurm/study.yaml", encoding: .utf8) == Self.study)
+        // The fixed copy is the study as it runs: the file with its seeds line set by --seeds.
+        let copy = try String(contentsOfFile: out + "/slurm/study.yaml", encoding: .utf8)
+        #expect(copy.contains("\nseeds: 2  # rlhf study --seeds 2: seeds 0…1"), "\(copy)")
+        #expect(copy.replacingOccurrences(of: #"\nseeds: 2  #[^\n]*"#, with: "", options: .regularExpression)
+                == Self.study.replacingOccurrences(of: #"\nseeds: [^\n]*"#, with: "", options: .regularExpression), "\(copy)")
         #expect(try String(contentsOfFile: out + "/slurm/jobs", encoding: .utf8) == "array 101\nreport 102\n")
         #expect(FileManager.default.fileExists(atPath: out + "/study-id"))
         // Two shards ran (as two array tasks would); from the folder, the same study (seeds 2) is
