@@ -5,7 +5,7 @@ Generates many inputs from one seed -- `rlhf train` option vectors, `--set KEY=V
 files, study files and damaged checkpoints -- runs the binary on each, and judges every run:
 
   CRASH           killed by a signal, exit status >= 128, or a Swift runtime trap on stderr
-  HANG            did not exit within --timeout seconds
+  HANG            did not exit within --timeout CPU seconds (3× that in wall time)
   BLOWUP          resident memory above --memory-limit MB (killed), or died by a signal near it
   SILENT_FAILURE  exit 0 with a wrong or unusable result: non-finite or unparsable --json output,
                   "nan"/"inf" in the text result, more queries used than the budget, a normalized
@@ -19,11 +19,15 @@ files, study files and damaged checkpoints -- runs the binary on each, and judge
   SLOW            timed out while running a large size it was asked for (e.g. --queries 2147483648,
                   --ppo-updates 100000): long by request, not judged, not a failure
 
-Every case is reproducible from (--seed, index): `--case K` reruns one case and prints its output.
+The summary gives the counts per generator and category, the distinct findings with the shortest
+command seen (and shrunk ones with --minimize), and the worst peak resident memory (wait4's ru_maxrss)
+with its case. Every case is reproducible from (--seed, index): `--case K` reruns one case and prints its output.
 Exit status: 1 if any CRASH, HANG, SILENT_FAILURE or BLOWUP (or UGLY_ERROR with --strict), else 0.
 
   python3 scripts/fuzz.py --binary .build/release/rlhf --cases 400 --seed 1
   python3 scripts/fuzz.py --binary .build/release/rlhf --seed 1 --case 17        # one case, verbose
+  python3 scripts/fuzz.py --binary .build/release/rlhf --seed 1 --case 17 --keep-failures /tmp/f   # and its files
+  python3 scripts/fuzz.py --self-test                                              # the oracle itself
 
 Standard library only (CI has python3 and nothing else for this).
 """
@@ -1103,7 +1107,7 @@ def prepare(ctx):
             ctx.base_checkpoints[name] = open(ck, "rb").read()
 
 
-def run_case(ctx, case, keep=False):
+def run_case(ctx, case):
     case_dir = tempfile.mkdtemp(prefix="case%d-" % case.index, dir=ctx.workdir)
     try:
         for name, data in case.files.items():
@@ -1135,10 +1139,7 @@ def run_case(ctx, case, keep=False):
                 f.write(out.stdout[:100000])
         return category, reason, out
     finally:
-        if not keep:
-            shutil.rmtree(case_dir, ignore_errors=True)
-        else:
-            print("case folder: %s" % case_dir)
+        shutil.rmtree(case_dir, ignore_errors=True)
 
 
 def display_command(case):
@@ -1308,7 +1309,7 @@ def fuzz(ctx, args):
 
     def one_case(k):
         case = make_case(ctx, k)
-        r = run_case(ctx, case, keep=bool(args.case))
+        r = run_case(ctx, case)
         if r is None:
             return
         category, reason, out = r
