@@ -574,8 +574,8 @@ def numeric_leaves(obj, path=()):
         return
     if isinstance(obj, (int, float)):
         yield path
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
+    elif isinstance(obj, dict):   # sorted: rlhf writes the keys in a different order each run
+        for k, v in sorted(obj.items()):
             yield from numeric_leaves(v, path + (k,))
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
@@ -584,7 +584,7 @@ def numeric_leaves(obj, path=()):
 
 def all_paths(obj, path=()):
     if isinstance(obj, dict):
-        for k, v in obj.items():
+        for k, v in sorted(obj.items()):
             yield path + (k,)
             yield from all_paths(v, path + (k,))
     elif isinstance(obj, list):
@@ -1025,9 +1025,9 @@ def first_message(stderr):
 def signature(category, reason, stderr, case):
     """What makes two findings the same: the category and the message with its specifics removed."""
     text = reason
-    m = re.match(r"(internal text '[^']*' in the message)", reason)
+    m = re.match(r"internal text '([^']*)' in the message", reason)
     if m:   # one finding per leaked internal (the examples show where)
-        text = m.group(1)
+        return "%s | %s | internal text %s" % (category, case.generator, m.group(1))
     text = re.sub(r"'[^']*'", "'…'", text)
     text = re.sub(r"\"[^\"]*\"", "\"…\"", text)
     text = re.sub(r"/[^\s:]*", "PATH", text)
