@@ -5,7 +5,7 @@ Generates many inputs from one seed -- `rlhf train` option vectors, `--set KEY=V
 files, study files and damaged checkpoints -- runs the binary on each, and judges every run:
 
   CRASH           killed by a signal, exit status >= 128, or a Swift runtime trap on stderr
-  HANG            did not exit within --timeout seconds
+  HANG            did not exit within --timeout CPU seconds (3× that in wall time)
   BLOWUP          resident memory above --memory-limit MB (killed), or died by a signal near it
   SILENT_FAILURE  exit 0 with a wrong or unusable result: non-finite or unparsable --json output,
                   "nan"/"inf" in the text result, more queries used than the budget, a normalized
@@ -16,12 +16,18 @@ files, study files and damaged checkpoints -- runs the binary on each, and judge
                   DecodingError, "The given data was not valid JSON", Swift., Optional(...), the
                   top-level usage for a subcommand's mistake, a missing map file called unknown)
   OK              clean success or clean error
+  SLOW            timed out while running a large size it was asked for (e.g. --queries 2147483648,
+                  --ppo-updates 100000): long by request, not judged, not a failure
 
-Every case is reproducible from (--seed, index): `--case K` reruns one case and prints its output.
+The summary gives the counts per generator and category, the distinct findings with the shortest
+command seen (and shrunk ones with --minimize), and the worst peak resident memory (wait4's ru_maxrss)
+with its case. Every case is reproducible from (--seed, index): `--case K` reruns one case and prints its output.
 Exit status: 1 if any CRASH, HANG, SILENT_FAILURE or BLOWUP (or UGLY_ERROR with --strict), else 0.
 
   python3 scripts/fuzz.py --binary .build/release/rlhf --cases 400 --seed 1
   python3 scripts/fuzz.py --binary .build/release/rlhf --seed 1 --case 17        # one case, verbose
+  python3 scripts/fuzz.py --binary .build/release/rlhf --seed 1 --case 17 --keep-failures /tmp/f   # and its files
+  python3 scripts/fuzz.py --self-test                                              # the oracle itself
 
 Standard library only (CI has python3 and nothing else for this).
 """
@@ -43,7 +49,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-CATEGORIES = ["OK", "CRASH", "HANG", "BLOWUP", "SILENT_FAILURE", "UGLY_ERROR"]
+CATEGORIES = ["OK", "SLOW", "CRASH", "HANG", "BLOWUP", "SILENT_FAILURE", "UGLY_ERROR"]
 FATAL = {"CRASH", "HANG", "BLOWUP", "SILENT_FAILURE"}
 GENERATORS = ["train", "set", "map", "study", "checkpoint"]
 WEIGHTS = [34, 20, 20, 16, 10]
@@ -158,6 +164,43 @@ TRAIN_OPTIONS = {
     "exact": ("flag", None),
 }
 
+# Options whose size scales the work of a valid run: a large value may legitimately run past the timeout.
+WORK_OPTIONS = {"queries": 1e6, "ppo-updates": 1e3, "ppo-steps": 1e4, "dpo-epochs": 1e3, "eval-episodes": 1e4,
+                "reward-epochs": 1e3, "evaluators": 1e4, "pairs": 1e4, "horizon": 1e4, "pairs-per-round": 1e4,
+                "max-pairs": 1e5, "bilevel-pairs": 1e4, "hidden": 1e4, "reward-hidden": 1e4, "blocks": 1e4,
+                "block-size": 1e5, "threads": 64, "eval-every": 1e9}
+
+
+def heavy_options(chosen):
+    """The options of `chosen` set to a size that may make a valid run long (a timeout is then SLOW)."""
+    heavy = []
+    for name, value in chosen.items():
+        limit = WORK_OPTIONS.get(name)
+        if limit is None or value is None:
+            continue
+        for part in str(value).split(","):
+            try:
+                x = float(part.replace("_", "").replace("^", "e").replace("10e", "1e"))
+            except ValueError:
+                continue
+            if x >= limit and name != "eval-every":
+                heavy.append(name)
+    return heavy
+
+
+def heavy_set_values(pairs):
+    """`--set` pairs with a number >= 10^4 (a size that may make a valid run long)."""
+    heavy = []
+    for p in pairs:
+        key, _, value = p.partition("=")
+        try:
+            if abs(float(value.strip().replace("_", ""))) >= 1e4:
+                heavy.append("--set " + key)
+        except ValueError:
+            pass
+    return heavy
+
+
 # Option -> `--set` key for the same setting (only pairs whose key the binary knows are used).
 OPTION_TO_SET = {
     "mistake-rate": "teacher.mistake-rate", "equal-threshold": "teacher.equal-threshold",
@@ -230,6 +273,7 @@ def gen_train(rng, index, ctx):
         chosen["env"] = rng.choice(["bandit-2x2x2", "open-3", "classic"])
     for name, value in chosen.items():
         argv += option_tokens(rng, name, value)
+    heavy = heavy_options(chosen)
     argv += budget_args(rng, chosen.get("algorithm", "zpg"), chosen)
     if "horizon" not in chosen and chosen.get("env") == "cartpole":
         argv += ["--horizon", "50"]
@@ -240,7 +284,9 @@ def gen_train(rng, index, ctx):
     argv.append("--quiet")
     if rng.random() < 0.25:
         argv += ["--out", "{D}/out"]
-    return Case(index, "train", argv, note="options " + ",".join(chosen))
+    c = Case(index, "train", argv, note="options " + ",".join(chosen))
+    c.meta["heavy"] = heavy
+    return c
 
 
 def gen_set(rng, index, ctx):
@@ -256,6 +302,7 @@ def gen_set(rng, index, ctx):
         if algorithm == "rm-ppo":
             base += ["--ppo-updates", "1", "--ppo-steps", "16"]
         c = Case(index, "set", base + ["--set", "%s=%s" % (key, value)], note="differential %s / --set %s" % (option, key))
+        c.meta["heavy"] = heavy_set_values(["%s=%s" % (key, value)])
         c.pre = (base + ["--%s=%s" % (option, value)], "--%s=%s" % (option, value))
         return c
     argv = [ctx.binary, "train"]
@@ -287,7 +334,9 @@ def gen_set(rng, index, ctx):
     if rng.random() < 0.7:
         argv.append("--json")
     argv.append("--quiet")
-    return Case(index, "set", argv, note="--set " + " ".join(pairs))
+    c = Case(index, "set", argv, note="--set " + " ".join(pairs))
+    c.meta["heavy"] = heavy_set_values(pairs)
+    return c
 
 
 def random_map(rng):
@@ -525,8 +574,8 @@ def numeric_leaves(obj, path=()):
         return
     if isinstance(obj, (int, float)):
         yield path
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
+    elif isinstance(obj, dict):   # sorted: rlhf writes the keys in a different order each run
+        for k, v in sorted(obj.items()):
             yield from numeric_leaves(v, path + (k,))
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
@@ -535,7 +584,7 @@ def numeric_leaves(obj, path=()):
 
 def all_paths(obj, path=()):
     if isinstance(obj, dict):
-        for k, v in obj.items():
+        for k, v in sorted(obj.items()):
             yield path + (k,)
             yield from all_paths(v, path + (k,))
     elif isinstance(obj, list):
@@ -857,6 +906,8 @@ def classify(case, out, case_dir, ctx):
     stdout = out.stdout.decode("utf-8", "replace")
     if out.memory_killed:
         return "BLOWUP", "resident memory above %d MB (killed)" % ctx.memory_limit
+    if out.timed_out and case.meta.get("heavy"):
+        return "SLOW", "no exit within %g CPU seconds with a large %s (long by request)" % (ctx.timeout, ", ".join(h if h.startswith("--") else "--" + h for h in case.meta["heavy"]))
     if out.timed_out:
         return "HANG", "no exit within %g CPU seconds (or %g s wall)" % (ctx.timeout, 3 * ctx.timeout)
     trap = next((m for m in TRAP_MARKERS if m in stderr), None)
@@ -980,8 +1031,9 @@ def first_message(stderr):
 def signature(category, reason, stderr, case):
     """What makes two findings the same: the category and the message with its specifics removed."""
     text = reason
-    if category in ("CRASH", "BLOWUP") or category == "UGLY_ERROR":
-        text = reason
+    m = re.match(r"internal text '([^']*)' in the message", reason)
+    if m:   # one finding per leaked internal (the examples show where)
+        return "%s | %s | internal text %s" % (category, case.generator, m.group(1))
     text = re.sub(r"'[^']*'", "'…'", text)
     text = re.sub(r"\"[^\"]*\"", "\"…\"", text)
     text = re.sub(r"/[^\s:]*", "PATH", text)
@@ -1061,7 +1113,7 @@ def prepare(ctx):
             ctx.base_checkpoints[name] = open(ck, "rb").read()
 
 
-def run_case(ctx, case, keep=False):
+def run_case(ctx, case):
     case_dir = tempfile.mkdtemp(prefix="case%d-" % case.index, dir=ctx.workdir)
     try:
         for name, data in case.files.items():
@@ -1081,7 +1133,7 @@ def run_case(ctx, case, keep=False):
         case.run_argv = expand(case.argv, case_dir)
         out = run_process(case.run_argv, case_dir, ctx.timeout, ctx.memory_limit)
         category, reason = classify(case, out, case_dir, ctx)
-        if category != "OK" and ctx.keep_failures:
+        if category not in ("OK", "SLOW") and ctx.keep_failures:
             dest = os.path.join(ctx.keep_failures, "case-%d" % case.index)
             shutil.rmtree(dest, ignore_errors=True)
             shutil.copytree(case_dir, dest, symlinks=True, ignore=lambda d, names: [n for n in names if n in ("out",)])
@@ -1093,10 +1145,7 @@ def run_case(ctx, case, keep=False):
                 f.write(out.stdout[:100000])
         return category, reason, out
     finally:
-        if not keep:
-            shutil.rmtree(case_dir, ignore_errors=True)
-        else:
-            print("case folder: %s" % case_dir)
+        shutil.rmtree(case_dir, ignore_errors=True)
 
 
 def display_command(case):
@@ -1181,6 +1230,10 @@ def self_test():
     check("DecodingError leaked", "UGLY_ERROR", rc=1, stderr="Error: x (DecodingError.dataCorrupted: …)")
     check("empty message", "UGLY_ERROR", rc=1)
     check("help's value refused", "UGLY_ERROR", rc=64, stderr="Error: The value 'previous-round' is invalid for '--dpo-reference <r>'")
+    slow = Outcome()
+    slow.timed_out = True
+    check("timeout with a huge --queries", "SLOW", out=slow, meta={"heavy": ["queries"]})
+    check("timeout without a large size", "HANG", out=slow)
     check("clean error", "OK", rc=64, stderr="Error: --evaluators must be at least 1 (got 0)")
     check("clean success", "OK", stdout='{"queries_used": 2000, "budget": 2000, "uniform_value": -0.6, "optimal_value": 0.8, '
           '"final_value": 0.5, "normalized_value": 0.7857142857142857, "exact_values": true}')
@@ -1262,7 +1315,7 @@ def fuzz(ctx, args):
 
     def one_case(k):
         case = make_case(ctx, k)
-        r = run_case(ctx, case, keep=bool(args.case))
+        r = run_case(ctx, case)
         if r is None:
             return
         category, reason, out = r
@@ -1272,7 +1325,7 @@ def fuzz(ctx, args):
             if case.pre:
                 print("  differential pre-run %s: exit %s %s" % (case.pre[1], case.pre_outcome.rc, first_message(case.pre_outcome.stderr.decode("utf-8", "replace"))))
             print("--- stdout\n%s\n--- stderr\n%s" % (out.stdout.decode("utf-8", "replace")[:4000], out.stderr.decode("utf-8", "replace")[:4000]))
-        sig = signature(category, reason, out.stderr, case) if category != "OK" else None
+        sig = signature(category, reason, out.stderr, case) if category not in ("OK", "SLOW") else None
         with lock:
             counts[case.generator][category] += 1
             done[0] += 1
