@@ -225,7 +225,13 @@ enum ConfigurationOverrides {
             }
             if existing is [Any] {
                 // A comma-separated string for a list of numbers.
-                return s.split(separator: ",").map { scalar(String($0).trimmingCharacters(in: .whitespaces)) }
+                return try s.split(separator: ",").map {
+                    let v = scalar(String($0).trimmingCharacters(in: .whitespaces))
+                    if let d = v as? Double, !d.isFinite {
+                        throw StudyError("'\(s)' has a number that is not finite", key: name, at: value.location)
+                    }
+                    return v
+                }
             }
             if let template, let choices = (type(of: template) as? SettingChoices.Type)?.settingChoices,
                !choices.contains(s) && !(template is DPOReference && s == "previousRound") {

@@ -48,6 +48,9 @@ struct HardeningCLITests {
         (["train", "--set", "mu=a: b"], "--set: 'mu=a: b': not valid YAML"),
         (["train", "--set", "rm-ppo.reward-model.epochs=0.1"], "'rm-ppo.reward-model.epochs': '0.1' is not a whole number"),
         (["train", "--dpo-lr", "inf"], "DPO learning rate: inf is not finite"),
+        (["train", "--set", "ppo.value-hidden=1e309"], "'ppo.value-hidden': '1e309' has a number that is not finite"),
+        (["train", "--sigma", "1e309"], "penalty σ₀: inf is not finite"),
+        (["train", "--env", "bandit-1x1x1"], "nothing can be learned"),
         (["train", "--algorithm", "ppo-true-reward", "--ppo-steps", "99999999999"], "PPO steps per update: 99999999999 is above the limit of 10,000,000"),
     ])
     func refused(arguments: [String], fragment: String) throws {
