@@ -26,6 +26,20 @@ public enum DPOReference: String, Sendable, Equatable, Codable, CaseIterable {
 ///   reference with 8 epochs at small budgets) now and then collapses online DPO to a
 ///   deterministic policy that bumps into a wall forever (≈ 0.15): once both trajectories of a
 ///   pair are the same, the labels carry no signal.
+/// - Adam's ε is 10⁻³ online, not the usual 10⁻⁸. With 10⁻⁸ online DPO collapsed late on single
+///   seeds at slip ≥ 0.3 (seed 4 at slip 0.3: 0.998 → 0.41 in the one round after 8·10⁵ queries;
+///   7 of 10 seeds lost ≥ 0.4 at some point). Cause: once π(·|s) is nearly deterministic, the
+///   gradient of the state's logits is ∝ 1 − π(a|s) and carries only the pairs' noise (both
+///   trajectories take the same action there and differ in how often they visit s, a matter of
+///   slips), yet Adam divides it by its own tiny √v and steps the logits by ≈ the learning rate
+///   anyway; the 8 passes over a round's pairs make the noise point the same way 32 steps in a
+///   row, so the logits random-walk by ≈ 1 a round (5 in that round) until the best action
+///   flips, and the flipped state is saturated again, with no signal to flip it back. An ε above
+///   such gradients (≲ 10⁻⁴ at β = 0.01; the gradient scales with β) turns Adam into plain
+///   gradient descent there, which barely moves a saturated state. 10⁻⁴ still let slip 0.5
+///   collapse now and then; 10⁻³ kept every seed tried ≥ 0.97 at slips 0.2 … 0.5, at the price of
+///   ≈ 0.01 at 10⁵ queries. Gradient clipping cannot help (these gradients are tiny); learning
+///   rate 0.01 or a 1/√t decay only slow the walk down.
 public struct DPOHyperparameters: Sendable, Equatable, Codable {
     /// β, the inverse temperature of the implicit reward β·log(π/π_ref).
     public var beta: Double = 0.01
@@ -46,6 +60,11 @@ public struct DPOHyperparameters: Sendable, Equatable, Codable {
     public var maxOfflinePairs: Int? = nil
     /// Adam's global gradient-norm clip (nil: none).
     public var maxGradientNorm: Double? = 10
+    /// Adam's ε, added to √v before dividing: gradients much smaller than it get plain gradient
+    /// descent steps (learningRate·g/ε) instead of steps of ≈ learningRate whatever their size.
+    /// 10⁻³ online, so that the vanishing, noise-only gradient of a nearly deterministic state
+    /// cannot flip its action (see above); offline DPO, tuned with 10⁻⁸, keeps that.
+    public var adamEpsilon: Double = 1e-3
     /// Offline: the learning rate decays linearly over the epochs, from ``learningRate`` in the
     /// first towards ``learningRate``·finalLearningRateFraction at the end of the last (epoch e
     /// of E uses learningRate·(1 − (e/E)(1 − fraction)); 1: constant). Online
@@ -56,14 +75,15 @@ public struct DPOHyperparameters: Sendable, Equatable, Codable {
     /// The defaults, tuned for online DPO.
     public init() {}
 
-    /// The defaults with β = 0.003 and learning rate 0.1, tuned for offline DPO: on `classic` at
-    /// 10⁵ queries they reach ≈ 0.44 normalized value where ``init()``'s reach ≈ 0.38 (β = 0.001
-    /// or learning rate 0.3 were no better beyond seed noise; online DPO with them collapses more
-    /// often).
+    /// The defaults with β = 0.003, learning rate 0.1 and Adam's ε = 10⁻⁸, tuned for offline DPO:
+    /// on `classic` at 10⁵ queries they reach ≈ 0.44 normalized value where ``init()``'s β and
+    /// learning rate reach ≈ 0.38 (β = 0.001 or learning rate 0.3 were no better beyond seed
+    /// noise; online DPO with them collapses more often).
     public static var offlineTuned: DPOHyperparameters {
         var h = DPOHyperparameters()
         h.beta = 0.003
         h.learningRate = 0.1
+        h.adamEpsilon = 1e-8
         return h
     }
 
@@ -77,6 +97,7 @@ public struct DPOHyperparameters: Sendable, Equatable, Codable {
         try Validate.atLeast(pairsPerRound, 1, "DPO pairs per round")
         if let cap = maxOfflinePairs { try Validate.atLeast(cap, 1, "DPO offline pair cap") }
         if let c = maxGradientNorm { try Validate.positive(c, "DPO gradient clip") }
+        try Validate.positive(adamEpsilon, "DPO Adam epsilon")
         try Validate.inRange(finalLearningRateFraction, 0...1, "DPO final learning-rate fraction")
     }
 }
@@ -277,7 +298,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         initialParameters = policy.network.parameters
         offlinePairs = max(1, min(hyper.maxOfflinePairs ?? Int.max, budget / panel.queriesPerPair))
         optimizer = Adam(parameterCount: policy.parameterCount, learningRate: hyper.learningRate,
-                         maxGradientNorm: hyper.maxGradientNorm)
+                         epsilon: hyper.adamEpsilon, maxGradientNorm: hyper.maxGradientNorm)
         family = NeuralFamily(env: env, policy: policy)
         workspace = PolicyWorkspace(for: policy, capacity: 1024)
     }
