@@ -37,6 +37,22 @@ public enum DPOReference: String, Sendable, Equatable, Codable, CaseIterable {
 ///   reference with 8 epochs at small budgets) now and then collapses online DPO to a
 ///   deterministic policy that bumps into a wall forever (≈ 0.15): once both trajectories of a
 ///   pair are the same, the labels carry no signal.
+/// - Online, Adam's ε is 10⁻⁴ (not the usual 10⁻⁸) and the learning rate decays as 1/√t
+///   (issue 12 item 19). Before, online DPO collapsed late on single seeds at slip ≥ 0.3 (seed 4
+///   at slip 0.3: 0.998 after 8·10⁵ queries, 0.41 one round later, 0.34 at the end; 7 of 10 seeds
+///   lost ≥ 0.4 at some point, at slip 0.5 9 of 10 lost ≥ 0.18). Cause: once π(·|s) is nearly
+///   deterministic, the gradient of the state's logits is ∝ 1 − π(a|s) and carries only the
+///   pairs' noise (both trajectories take the same action there and differ in how often they
+///   visit s, a matter of slips), yet Adam divides it by its own tiny √v and steps the logits by
+///   ≈ the learning rate anyway; the 8 passes over a round's pairs make the noise point the same
+///   way 32 steps in a row, so the logits random-walk by ≈ 1 a round (5 in that round) until
+///   another action wins, and the flipped state is saturated again, with no signal to flip it
+///   back. An ε above such gradients (≈ 10⁻⁶ … 10⁻⁵ at β = 0.01; the gradient scales with β)
+///   gives them plain gradient-descent steps, which barely move a saturated state; the decay
+///   shrinks what noise still gets through as the on-policy labels approach coin flips. ε = 10⁻³
+///   alone was as stable but slowed the start (10⁴ queries: ≈ 0.2 instead of ≈ 0.95); 10⁻⁴ alone
+///   still collapsed now and then at slip 0.5; a constant learning rate of 0.01 only slows the
+///   walk down. Gradient clipping cannot help: these gradients are tiny.
 public struct DPOHyperparameters: Sendable, Equatable, Codable {
     /// β, the inverse temperature of the implicit reward β·log(π/π_ref).
     public var beta: Double = 0.01
@@ -57,24 +73,34 @@ public struct DPOHyperparameters: Sendable, Equatable, Codable {
     public var maxOfflinePairs: Int? = nil
     /// Adam's global gradient-norm clip (nil: none).
     public var maxGradientNorm: Double? = 10
+    /// Adam's ε, added to √v before dividing: gradients much smaller than it get plain gradient
+    /// descent steps (learningRate·g/ε) instead of steps of ≈ learningRate whatever their size.
+    /// 10⁻⁴ online, so that the vanishing, noise-only gradient of a nearly deterministic state
+    /// cannot flip its action (see above); offline DPO, tuned with 10⁻⁸, keeps that.
+    public var adamEpsilon: Double = 1e-4
+    /// Online: round t uses learningRate/√(1 + t/learningRateDecayRounds), so that the noise of
+    /// late rounds, when the labels of on-policy pairs are close to coin flips, moves the policy
+    /// less and less (nil: constant). 100 rounds (10⁵ queries at M = 10) hardly slows the start.
+    public var learningRateDecayRounds: Double? = 100
     /// Offline: the learning rate decays linearly over the epochs, from ``learningRate`` in the
     /// first towards ``learningRate``·finalLearningRateFraction at the end of the last (epoch e
-    /// of E uses learningRate·(1 − (e/E)(1 − fraction)); 1: constant). Online
-    /// DPO keeps it constant (the budget, not a schedule, ends the run). Decaying to 0 lifted
+    /// of E uses learningRate·(1 − (e/E)(1 − fraction)); 1: constant). Online DPO uses
+    /// ``learningRateDecayRounds`` instead (the budget, not a schedule, ends its run). Decaying to 0 lifted
     /// offline DPO on `classic` from ≈ 0.32 to ≈ 0.38 normalized value at 10⁵ queries.
     public var finalLearningRateFraction: Double = 0
 
     /// The defaults, tuned for online DPO.
     public init() {}
 
-    /// The defaults with β = 0.003 and learning rate 0.1, tuned for offline DPO: on `classic` at
-    /// 10⁵ queries they reach ≈ 0.44 normalized value where ``init()``'s reach ≈ 0.38 (β = 0.001
-    /// or learning rate 0.3 were no better beyond seed noise; online DPO with them collapses more
-    /// often).
+    /// The defaults with β = 0.003, learning rate 0.1 and Adam's ε = 10⁻⁸, tuned for offline DPO:
+    /// on `classic` at 10⁵ queries they reach ≈ 0.44 normalized value where ``init()``'s β and
+    /// learning rate reach ≈ 0.38 (β = 0.001 or learning rate 0.3 were no better beyond seed
+    /// noise; online DPO with them collapses more often).
     public static var offlineTuned: DPOHyperparameters {
         var h = DPOHyperparameters()
         h.beta = 0.003
         h.learningRate = 0.1
+        h.adamEpsilon = 1e-8
         return h
     }
 
@@ -88,6 +114,8 @@ public struct DPOHyperparameters: Sendable, Equatable, Codable {
         try Validate.atLeast(pairsPerRound, 1, "DPO pairs per round")
         if let cap = maxOfflinePairs { try Validate.atLeast(cap, 1, "DPO offline pair cap") }
         if let c = maxGradientNorm { try Validate.positive(c, "DPO gradient clip") }
+        if let r = learningRateDecayRounds { try Validate.positive(r, "DPO learning-rate decay rounds") }
+        try Validate.positive(adamEpsilon, "DPO Adam epsilon")
         try Validate.inRange(finalLearningRateFraction, 0...1, "DPO final learning-rate fraction")
     }
 }
@@ -288,7 +316,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         initialParameters = policy.network.parameters
         offlinePairs = max(1, min(hyper.maxOfflinePairs ?? Int.max, budget / panel.queriesPerPair))
         optimizer = Adam(parameterCount: policy.parameterCount, learningRate: hyper.learningRate,
-                         maxGradientNorm: hyper.maxGradientNorm)
+                         epsilon: hyper.adamEpsilon, maxGradientNorm: hyper.maxGradientNorm)
         family = NeuralFamily(env: env, policy: policy)
         workspace = PolicyWorkspace(for: policy, capacity: 1024)
     }
@@ -315,8 +343,11 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
             steps = try collectPairs(online ? hyper.pairsPerRound : offlinePairs, round: t, ledger: &ledger)
             computeReferences()
         }
-        // Minimize the DPO loss on them (offline: at this epoch's point of the linear decay).
-        if !online {
+        // Minimize the DPO loss on them (offline: at this epoch's point of the linear decay;
+        // online: at this round's point of the 1/√t decay).
+        if online {
+            optimizer.learningRate = hyper.learningRate / (1 + Double(t) / (hyper.learningRateDecayRounds ?? .infinity)).squareRoot()
+        } else {
             let progress = min(1, Double(t) / Double(hyper.offlineEpochs))
             optimizer.learningRate = hyper.learningRate * (1 - progress * (1 - hyper.finalLearningRateFraction))
         }
