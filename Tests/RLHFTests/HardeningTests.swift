@@ -269,3 +269,20 @@ struct SizeLimitTests {
         try EnvironmentSpec(name: "classic").resolve().checkNormalizable(name: "classic")
     }
 }
+
+@Suite("Hardening: files of earlier versions")
+struct EarlierFilesTests {
+    @Test("DPO settings written before adam-epsilon and learning-rate decay existed read as what ran then")
+    func oldDPOSettings() throws {
+        var h = DPOHyperparameters()
+        let data = try JSONEncoder().encode(h)
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        object["adamEpsilon"] = nil
+        object["learningRateDecayRounds"] = nil
+        let old = try JSONDecoder().decode(DPOHyperparameters.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(old.adamEpsilon == 1e-8 && old.learningRateDecayRounds == nil)
+        // Today's files round-trip exactly.
+        h.maxOfflinePairs = 7
+        #expect(try JSONDecoder().decode(DPOHyperparameters.self, from: JSONEncoder().encode(h)) == h)
+    }
+}

@@ -120,6 +120,28 @@ public struct DPOHyperparameters: Sendable, Equatable, Codable {
     }
 }
 
+extension DPOHyperparameters {
+    /// Reads the synthesized form; a file written before ``adamEpsilon`` and
+    /// ``learningRateDecayRounds`` existed (a study's `run.json`, a summary) reads as the
+    /// settings that ran then: ε = 10⁻⁸ and a constant learning rate.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        beta = try c.decode(Double.self, forKey: .beta)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        offlineEpochs = try c.decode(Int.self, forKey: .offlineEpochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        pairsPerRound = try c.decode(Int.self, forKey: .pairsPerRound)
+        reference = try c.decode(DPOReference.self, forKey: .reference)
+        maxOfflinePairs = try c.decodeIfPresent(Int.self, forKey: .maxOfflinePairs)
+        maxGradientNorm = try c.decodeIfPresent(Double.self, forKey: .maxGradientNorm)
+        adamEpsilon = try c.decodeIfPresent(Double.self, forKey: .adamEpsilon) ?? 1e-8
+        learningRateDecayRounds = try c.decodeIfPresent(Double.self, forKey: .learningRateDecayRounds)
+        finalLearningRateFraction = try c.decode(Double.self, forKey: .finalLearningRateFraction)
+    }
+}
+
 /// The DPO loss of one labeled pair as a function of the log-ratio difference h (spec §6).
 public enum DPOLoss {
     /// L(h) = −[p̂ log σ(βh) + (1 − p̂) log σ(−βh)], computed without overflow.
