@@ -63,6 +63,23 @@ struct HardeningCLITests {
         #expect(r.stdout.isEmpty || !r.stdout.contains("normalized"), "no result on standard output: \(r.stdout)")
     }
 
+    @Test("1, 3: study files go through the same checks as the options", arguments: [
+        ("feedback: [{label: f, teacher: {mistake-rate: 1.5}}]\nenvironments: [classic]", "teacher.mistake-rate (--mistake-rate): 1.5 is outside [0.0, 1.0]"),
+        ("settings: {teacher: {myopic-discount: 2}}\nenvironments: [classic]", "teacher.myopic-discount (--myopic-discount): 2.0 is outside [0.0, 1.0]"),
+        ("settings: {teacher: {equal-threshold: -1}}\nenvironments: [classic]", "teacher.equal-threshold (--equal-threshold): -1.0 must not be negative"),
+        ("environments: [{name: classic, horizon: 3}]", "nothing can be learned"),
+        ("environments: [{name: classic, slip: 1}]", "nothing can be learned"),
+    ])
+    func studyFiles(lines: String, fragment: String) throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/s.yaml"
+        try "name: s\nseeds: 1\nbudgets: [1000]\nalgorithms: [zpg]\n\(lines)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["study", file, "--dry-run", "--out", dir + "/out"])
+        #expect(r.status != 0 && r.stderr.contains(fragment), "stderr: \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out"), "nothing is written")
+    }
+
     @Test("accepted as the README writes it", arguments: [
         // 9: negative values after a space; 10: 1e4, 10^4, 1_000, 1.5e4; 12: previous-round.
         (["--step-reward", "-0.05", "--queries", "1e4"], 10_000),
