@@ -994,7 +994,7 @@ def classify(case, out, case_dir, ctx):
     m = re.search(r"The value '([^']*)' is invalid for '--([a-z-]+)", stderr)
     if m and re.search(r"\w", m.group(1)) and re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(m.group(1)), ctx.train_help.get(m.group(2), "")):
         return "UGLY_ERROR", "--%s refuses a value its help names ('%s')" % (m.group(2), m.group(1))
-    if m and m.group(2) == "queries" and re.fullmatch(r"\d+(\.\d+)?e\d+|10\^\d+|\d{1,3}(_\d{3})+", m.group(1)):
+    if m and m.group(2) == "queries" and re.fullmatch(r"\d+(\.\d+)?e\d+|10\^\d+|\d{1,3}(_\d{3})+", m.group(1), re.ASCII):
         return "UGLY_ERROR", "--queries refuses the number form '%s' that study budgets accept" % m.group(1)
     m = re.search(r"Missing value for '--([a-z-]+)", stderr)
     if m:

@@ -260,6 +260,7 @@ enum ConfigurationOverrides {
         case "dpo": return config.resolvedDPO
         case "rmPPO": return config.resolvedRMPPO(tabular: tabular)
         case "ppo": return config.resolvedPPO(tabular: tabular)
+        case "bilevelDeploy": return config.resolvedBilevelDeploy
         default: return members(config).first { $0.name == property }?.value
         }
     }

@@ -85,10 +85,11 @@ extension Study {
             throw StudyError("label '\(label)' is used twice (first at \(same.location.map(String.init(describing:)) ?? "an earlier entry")); "
                              + "give each a distinct 'label'", key: key, at: location)
         }
+        // Run folders must differ on case-insensitive disks (macOS, SMB shares) too.
         let folder = StudyPlan.safe(label)
-        if let same = earlier.first(where: { StudyPlan.safe($0.label) == folder }) {
+        if let same = earlier.first(where: { StudyPlan.safe($0.label).lowercased() == folder.lowercased() }) {
             throw StudyError("labels '\(same.label)' (\(same.location.map(String.init(describing:)) ?? "an earlier entry")) and '\(label)' "
-                             + "both become '\(folder)' in run-folder names (characters other than letters, digits, '-', '.' and '=' "
+                             + "both become '\(folder)' in run-folder names, ignoring case (characters other than letters, digits, '-', '.' and '=' "
                              + "become '_'), so their runs would share folders; give one a distinct 'label'", key: key, at: location)
         }
     }

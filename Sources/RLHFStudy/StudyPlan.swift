@@ -90,14 +90,14 @@ public struct StudyPlan: Sendable {
                                     throw StudyError("the run id '\(id)' has \(id.utf8.count) bytes; a run id names its folder and has at most "
                                                      + "\(Self.maximumIDBytes): give the variants shorter labels", key: "algorithms", at: at)
                                 }
-                                if let other = owners[id] {
+                                if let other = owners[id.lowercased()] {   // folders must differ on case-insensitive disks too
                                     let o = cells[other]
                                     throw StudyError("runs '\(o.variant)' on \(o.env), \(o.link), feedback \(o.feedback) and '\(algorithm.label)' on "
                                                      + "\(env.label), \(link.label), feedback \(feedback.label) get the same run id '\(id)' "
-                                                     + "(labels are joined with '__'); give one of the variants a label without '__'",
+                                                     + "(ignoring case, as a case-insensitive disk does; labels are joined with '__'): give one of the variants another label",
                                                      key: "algorithms", at: at)
                                 }
-                                owners[id] = cells.count
+                                owners[id.lowercased()] = cells.count
                                 cells.append(Cell(id: id, variant: algorithm.label, env: env.label, link: link.label,
                                                   feedback: feedback.label, configuration: c))
                             }

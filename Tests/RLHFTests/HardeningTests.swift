@@ -80,6 +80,23 @@ struct HardeningCLITests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/out"), "nothing is written")
     }
 
+    @Test("4: labels that differ only in case are refused (their run folders collide on case-insensitive disks)")
+    func labelsDifferingInCase() throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/s.yaml"
+        try """
+            name: s
+            seeds: 1
+            budgets: [1000]
+            environments: [classic]
+            algorithms: [{label: Fast, algorithm: zpg}, {label: fast, algorithm: zpg, mu: 2}]
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["study", file, "--dry-run"])
+        #expect(r.status != 0 && r.stderr.contains("labels 'Fast'") && r.stderr.contains("ignoring case"), "stderr: \(r.stderr)")
+    }
+
     @Test("accepted as the README writes it", arguments: [
         // 9: negative values after a space; 10: 1e4, 10^4, 1_000, 1.5e4; 12: previous-round.
         (["--step-reward", "-0.05", "--queries", "1e4"], 10_000),
