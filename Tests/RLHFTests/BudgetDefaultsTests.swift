@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RLHF
 
@@ -76,7 +77,34 @@ struct BudgetDefaultsTests {
         #expect(throws: RLHFError.self) { try Trainer.run(l) }
     }
 
+    @Test("rlhf train --env cartpole runs with the default policy and says it uses the MLP")
+    func cartPoleCLI() throws {
+        let r = try CLI.run(["train", "--env", "cartpole", "--horizon", "10", "--queries", "32", "--pairs", "2",
+                             "--eval-episodes", "2", "--threads", "1", "--evaluators", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("no tabular form; using the MLP policy"))
+        #expect(r.stdout.contains("\"initial_value_standard_error\""))
+        let tab = try CLI.run(["train", "--env", "cartpole", "--policy", "tabular", "--queries", "32"])
+        #expect(tab.status != 0 && tab.stderr.contains("tabular"))
+        // --ppo-updates alone would be ignored by the schedule: refused with a message.
+        let upd = try CLI.run(["train", "--algorithm", "rm-ppo", "--ppo-updates", "3", "--queries", "100"])
+        #expect(upd.status != 0 && upd.stderr.contains("--agent-steps"))
+    }
+
     // MARK: - RM + PPO's schedule
+
+    @Test("default RM + PPO needs one pair (M queries), on any environment; PPO's CartPole step size is 2.5e-3")
+    func rmPPODefaultMinimum() throws {
+        for m in [1, 10] {
+            var c = TrainConfiguration()
+            c.algorithm = .rmPPO
+            c.evaluators = m
+            #expect(c.minimumBudget(tabular: true) == m && c.minimumBudget(tabular: false) == m)
+        }
+        #expect(TrainConfiguration.defaultPPO(tabular: false).learningRate == 2.5e-3)
+        #expect(TrainConfiguration.defaultRMPPO(tabular: false).ppo.learningRate == 2.5e-3)
+        #expect(TrainConfiguration.defaultPPO(tabular: true) == .gridWorld)
+    }
 
     @Test("the label schedule front-loads a fraction, spreads the rest and sums to the budget")
     func labelSchedule() throws {
@@ -103,7 +131,7 @@ struct BudgetDefaultsTests {
 
     @Test("scheduled RM + PPO spends exactly the pairs its budget buys, whatever the budget, in R + 1 rounds")
     func scheduledRun() throws {
-        let env = OneHotView(try GridWorld(preset: .classic))
+        let env = OneHotView(try GridWorld(preset: GridWorldPreset.named("classic")!))
         var rng = Xoshiro256(seed: 1)
         let policy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: env.actionCount,
                                          uniformStart: true, using: &rng)
@@ -192,7 +220,7 @@ struct BudgetDefaultsTests {
         let r = try Trainer.run(c)
         // The uniform start's greedy policy always takes action 0 (up): its exact value differs
         // from the uniform policy's.
-        let env = try GridWorld(preset: .classic)
+        let env = try GridWorld(preset: GridWorldPreset.named("classic")!)
         let greedyValue = env.model.value(policy: GreedyPolicy.table(env.model.uniformPolicy, actionCount: 4))
         #expect(r.summary.initialValue == greedyValue)
         #expect(r.summary.initialValue != r.summary.uniformValue)
