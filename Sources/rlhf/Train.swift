@@ -51,7 +51,7 @@ struct Train: ParsableCommand {
     var evalEpisodes: Count = 200
 
     @Option(name: .customLong("eval"), help: "What the evaluation points measure: stochastic (the policy π_θ itself, the default) or deterministic (its greedy form, the most probable action in every state).")
-    var evaluation: EvaluationMode = .stochastic
+    var evaluation: EvaluationMode?
 
     @Option(help: "Evaluators' link: bradley-terry, weibull or thurstone.")
     var link: LinkFunction.Kind = .bradleyTerry

@@ -89,6 +89,13 @@ struct BudgetDefaultsTests {
         // --ppo-updates alone would be ignored by the schedule: refused with a message.
         let upd = try CLI.run(["train", "--algorithm", "rm-ppo", "--ppo-updates", "3", "--queries", "100"])
         #expect(upd.status != 0 && upd.stderr.contains("--agent-steps"))
+        // The new settings list their choices through --set.
+        let ev = try CLI.run(["train", "--set", "evaluation=greedy"])
+        #expect(ev.status != 0 && ev.stderr.contains("'evaluation': 'greedy' is not one of: stochastic, deterministic"), "\(ev.stderr)")
+        let qs = try CLI.run(["train", "--algorithm", "rm-ppo", "--set", "rm-ppo.query-schedule=linear"])
+        #expect(qs.status != 0 && qs.stderr.contains("is not one of: constant, hyperbolic"), "\(qs.stderr)")
+        let seg = try CLI.run(["train", "--segment-length", "5", "--queries", "100"])
+        #expect(seg.status != 0 && seg.stderr.contains("segments apply to rm-ppo"), "\(seg.stderr)")
     }
 
     // MARK: - RM + PPO's schedule

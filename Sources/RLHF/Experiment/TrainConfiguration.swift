@@ -84,9 +84,10 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// About how many evaluation points a run has when ``evaluateEvery`` is nil (nil: 100 where
     /// values are exact, 20 where they are Monte-Carlo estimates).
     public var evaluationPoints: Int? = nil
-    /// Which policy the evaluation points measure: π_θ (stochastic, the default) or its greedy
-    /// form (deterministic).
-    public var evaluation: EvaluationMode = .stochastic
+    /// Which policy the evaluation points measure: π_θ (stochastic; nil, the default) or its
+    /// greedy form (deterministic). Optional so that configurations saved before it existed
+    /// still read.
+    public var evaluation: EvaluationMode? = nil
     /// Episodes per evaluation point where values are Monte-Carlo estimates (CartPole).
     public var evaluationEpisodes: Int = 200
     /// DPO and online DPO; nil: ``resolvedDPO`` (tuned separately for the two).
@@ -156,6 +157,9 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// The policy this run uses: ``policy``, or when unset `tabular` on a tabular environment
     /// (GridWorld, bandit) and `mlp` elsewhere (CartPole). Depends only on the configuration.
     public func resolvedPolicy(tabular: Bool) -> PolicyKind { policy ?? (tabular ? .tabular : .mlp) }
+
+    /// How this run evaluates: ``evaluation``, stochastic when unset.
+    public var resolvedEvaluation: EvaluationMode { evaluation ?? .stochastic }
 
     /// The bilevel policy this run reports: ``bilevelDeploy``, or π_λ' (``BilevelDeployment/lowerLevel``) when unset.
     public var resolvedBilevelDeploy: BilevelDeployment { bilevelDeploy ?? .lowerLevel }

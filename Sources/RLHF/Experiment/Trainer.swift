@@ -149,7 +149,7 @@ public enum Trainer {
 
     /// The exact value of a policy table, or of its greedy form under `--eval deterministic`.
     static func exactValue(_ model: TabularMDP, _ probabilities: [Double], _ config: TrainConfiguration) -> Double {
-        model.value(policy: config.evaluation == .deterministic
+        model.value(policy: config.resolvedEvaluation == .deterministic
                     ? GreedyPolicy.table(probabilities, actionCount: model.actionCount) : probabilities)
     }
 
@@ -230,7 +230,7 @@ public enum Trainer {
         }
         let policy = try makePolicy(config, featureCount: env.featureCount, actionCount: env.actionCount)
         let family = NeuralFamily(env: env, policy: policy)
-        let evaluated = NeuralFamily(env: env, policy: policy, greedy: config.evaluation == .deterministic)
+        let evaluated = NeuralFamily(env: env, policy: policy, greedy: config.resolvedEvaluation == .deterministic)
         let uniform = uniformValueEstimate(env, threads: config.threads).mean
         let episodes = config.evaluationEpisodes, threads = config.threads, seed = config.seed
         var evaluationIndex: UInt64 = 0
