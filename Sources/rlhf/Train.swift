@@ -183,6 +183,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if resume && out == nil { throw ValidationError("--resume needs --out DIR (the directory holding checkpoint.json)") }
+        if agentSteps != nil && (algorithm != .rmPPO || pairsPerRound != nil) {
+            throw ValidationError("--agent-steps is the agent budget of rm-ppo's schedule (rm-ppo without --pairs-per-round); rm-ppo-offline trains --ppo-updates updates, fixed rounds --ppo-updates a round")
+        }
         if algorithm == .rmPPO && ppoUpdates != nil && pairsPerRound == nil {
             throw ValidationError("--ppo-updates gives rm-ppo's updates per round with fixed rounds (--pairs-per-round N); by default rm-ppo follows a schedule whose agent budget is --agent-steps")
         }

@@ -89,6 +89,8 @@ struct BudgetDefaultsTests {
         // --ppo-updates alone would be ignored by the schedule: refused with a message.
         let upd = try CLI.run(["train", "--algorithm", "rm-ppo", "--ppo-updates", "3", "--queries", "100"])
         #expect(upd.status != 0 && upd.stderr.contains("--agent-steps"))
+        let agent = try CLI.run(["train", "--algorithm", "rm-ppo-offline", "--agent-steps", "1000"])
+        #expect(agent.status != 0 && agent.stderr.contains("--agent-steps is the agent budget"), "\(agent.stderr)")
         // The new settings list their choices through --set.
         let ev = try CLI.run(["train", "--set", "evaluation=greedy"])
         #expect(ev.status != 0 && ev.stderr.contains("'evaluation': 'greedy' is not one of: stochastic, deterministic"), "\(ev.stderr)")
