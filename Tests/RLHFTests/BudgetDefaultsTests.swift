@@ -205,6 +205,33 @@ struct BudgetDefaultsTests {
         #expect(data.pairs.contains { $0.first.count == 10 })
     }
 
+    @Test("online DPO and RM + PPO train on segments when asked")
+    func learnersUseSegments() throws {
+        let env = try CartPole.validated(horizon: 100)
+        var rng = Xoshiro256(seed: 6)
+        let policy = NeuralSoftmaxPolicy(featureCount: 4, hidden: [4], actionCount: 2, uniformStart: true, using: &rng)
+        let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 1)
+        var h = DPOHyperparameters()
+        h.pairsPerRound = 20
+        h.epochs = 1
+        var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: h, seed: 1, online: true, budget: 40)
+        dpo.segmentLength = 4
+        var ledger = try QueryLedger(budget: 40)
+        _ = try dpo.iterate(0, ledger: &ledger)
+        #expect(dpo.pairs.count == 20 && dpo.pairs.allSatisfy { $0.first.count <= 4 && $0.second.count <= 4 })
+        #expect(dpo.pairs.contains { $0.first.count == 4 })
+        var r = RewardModelPPOHyperparameters()
+        r.rounds = 1
+        r.agentSteps = 64
+        r.ppo.stepsPerUpdate = 64
+        r.rewardModel.hidden = []
+        var rm = try RewardModelPPO(env: env, policy: policy, panel: panel, hyper: r, seed: 1, online: true, budget: 30,
+                                    segmentLength: 4)
+        ledger = try QueryLedger(budget: 30)
+        _ = try rm.iterate(0, ledger: &ledger)
+        #expect(rm.featurizedPairs.count == 3 && rm.featurizedPairs.allSatisfy { $0.first.count <= 4 && $0.second.count <= 4 })
+    }
+
     @Test("segment length is validated and refused for algorithms that compare whole trajectories")
     func segmentValidation() throws {
         var c = TrainConfiguration()
