@@ -100,6 +100,23 @@ struct BudgetDefaultsTests {
         #expect(seg.status != 0 && seg.stderr.contains("segments apply to rm-ppo"), "\(seg.stderr)")
     }
 
+    @Test("a checkpoint naming the policy resumes a run that leaves it unset, where it resolves the same")
+    func checkpointPolicy() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("i17-\(UInt64.random(in: 0...UInt64.max))").path
+        try RunOutput.prepare(directory: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var saved = TrainConfiguration()
+        saved.budget = 160
+        saved.policy = .tabular
+        let result = try Trainer.run(saved)
+        try RunOutput.saveCheckpoint(result.state, configuration: saved, in: dir)
+        var wanted = saved
+        wanted.policy = nil
+        _ = try RunOutput.loadCheckpoint(in: dir, for: wanted)
+        wanted.policy = .mlp
+        #expect(throws: RLHFError.self) { try RunOutput.loadCheckpoint(in: dir, for: wanted) }
+    }
+
     // MARK: - RM + PPO's schedule
 
     @Test("default RM + PPO needs one pair (M queries), on any environment; PPO's CartPole step size is 2.5e-3")
