@@ -21,7 +21,10 @@ import argparse, csv, json, os, statistics, subprocess, sys, time
 ALGORITHMS = ["bilevel", "bilevel-sigma1", "rm-ppo-offline", "rm-ppo"]
 # Table rows that are an algorithm with extra options: "bilevel-sigma1" is the bilevel method with
 # its former default σ = 1 (the default is now σ = 10).
-VARIANTS = {"bilevel-sigma1": ["--algorithm", "bilevel", "--sigma", "1"]}
+# rm-ppo: the fixed rounds (250 pairs, 5 PPO updates a round) the README's table was measured
+# with; since issue 17 the default is a schedule with its own agent budget (--agent-steps).
+VARIANTS = {"bilevel-sigma1": ["--algorithm", "bilevel", "--sigma", "1"],
+            "rm-ppo": ["--algorithm", "rm-ppo", "--pairs-per-round", "250", "--ppo-updates", "5"]}
 REWARDS = {"tabular": "", "mlp": "64,64"}
 FIELDS = ["algorithm", "reward", "budget", "seed", "normalized", "wall_seconds", "lower_level_normalized", "reward_agreement"]
 

@@ -260,6 +260,9 @@ enum ConfigurationOverrides {
         case "dpo": return config.resolvedDPO
         case "rmPPO": return config.resolvedRMPPO(tabular: tabular)
         case "ppo": return config.resolvedPPO(tabular: tabular)
+        // Settings that may be unset: what they resolve to, so that a bad name lists the choices.
+        case "policy": return config.resolvedPolicy(tabular: tabular)
+        case "evaluation": return config.resolvedEvaluation
         case "bilevelDeploy": return config.resolvedBilevelDeploy
         default: return members(config).first { $0.name == property }?.value
         }

@@ -20,3 +20,5 @@ extension BilevelRewardOptimizer: SettingChoices {}
 extension PPOTruncation: SettingChoices {}
 extension LinkFunction.Kind: SettingChoices {}
 extension AlgorithmName: SettingChoices {}
+extension EvaluationMode: SettingChoices {}
+extension RMPPOQuerySchedule: SettingChoices {}

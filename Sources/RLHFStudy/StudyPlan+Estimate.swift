@@ -74,7 +74,7 @@ extension StudyPlan {
                 return t
             }
             do {
-                let ends = Int.max / 2
+                let ends = Limits.count   // never reached: evaluated at the start and the end only
                 let p1 = try time(q1, evaluateEvery: ends)
                 var q = q1, p = p1
                 while q < cap && p.seconds - p1.seconds < Self.probeResolution && p.seconds < slowProbe {

@@ -62,6 +62,7 @@ extension PolicyKind: ExpressibleByArgument {}
 extension DPOReference: ExpressibleByArgument {}
 extension BilevelDeployment: ExpressibleByArgument {}
 extension GridWorld.FeatureMode: ExpressibleByArgument {}
+extension EvaluationMode: ExpressibleByArgument {}
 
 /// Prints to standard error.
 func printError(_ text: String) {

@@ -29,14 +29,14 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; on classic slower than online rm-ppo, see the README).")
     var algorithm: AlgorithmName = .zpg
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (needs --policy mlp), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features).", valueName: "NAME|PATH"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (MLP policy), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features).", valueName: "NAME|PATH"))
     var env: String = "classic"
 
     @OptionGroup(title: "Environment dynamics")
     var dynamics: DynamicsOptions
 
-    @Option(parsing: .unconditional, help: "Policy: tabular (softmax, d = |S|·|A|) or mlp (softmax over an MLP of state features).")
-    var policy: PolicyKind = .tabular
+    @Option(parsing: .unconditional, help: "Policy: tabular (softmax, d = |S|·|A|; the default where the environment is tabular) or mlp (softmax over an MLP of state features; the default on cartpole, which has no tabular form).")
+    var policy: PolicyKind?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("mlp: hidden layer widths, comma-separated.", valueName: "W1,W2,..."))
     var hidden: String = "16"
@@ -49,6 +49,9 @@ struct Train: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Episodes per evaluation where values are Monte-Carlo estimates (cartpole).")
     var evalEpisodes: Count = 200
+
+    @Option(name: .customLong("eval"), parsing: .unconditional, help: "What the evaluation points measure: stochastic (the policy π_θ itself, the default) or deterministic (its greedy form, the most probable action in every state).")
+    var evaluation: EvaluationMode?
 
     @Option(parsing: .unconditional, help: "Evaluators' link: bradley-terry, weibull or thurstone.")
     var link: LinkFunction.Kind = .bradleyTerry
@@ -77,7 +80,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Step size α (default 0.01 for zpg; 0.01·K for zbcpg, 0.01·d/b with random blocks).")
     var alpha: Double?
 
-    @Option(parsing: .unconditional, help: "Trimming ε: p̂ is clamped to [ε, 1−ε] (default 1/(2M); 0 disables).")
+    @Option(parsing: .unconditional, help: "Trimming ε: zpg and zbcpg clamp p̂ to [ε, 1−ε] before inverting the link (default 1/(2M), half a vote; 0.25 for M = 1; 0 disables, refused with M = 1, where every estimate would be infinite). The other algorithms train on the untrimmed p̂ (a cross-entropy) and ignore it.")
     var trim: Double?
 
     @Option(parsing: .unconditional, help: "Clip the gradient estimate's norm to this value (default: no clipping).")
@@ -122,8 +125,14 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "online-dpo: reference policy, initial or previous-round.")
     var dpoReference: DPOReference?
 
-    @Option(parsing: .unconditional, help: "online-dpo, rm-ppo: pairs labeled per round (M queries each).")
+    @Option(parsing: .unconditional, help: "online-dpo: pairs labeled per round (M queries each). rm-ppo: fixed rounds of this many pairs and --ppo-updates updates until the budget is spent (default: the schedule, see --agent-steps).")
     var pairsPerRound: Count?
+
+    @Option(parsing: .unconditional, help: "rm-ppo: the agent's own budget, environment steps of PPO training over the run (default 100000), spread over 21 rounds; the label budget is spread over the same rounds, 10% in round 0 and the rest on a hyperbolic schedule (--set rm-ppo.rounds=R, rm-ppo.initial-label-fraction=f, rm-ppo.query-schedule=constant). Any budget of M queries or more runs.")
+    var agentSteps: Count?
+
+    @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, dpo, online-dpo: show the evaluators segments of L steps (uniform start within each trajectory, as imitation, B-Pref and rl-teacher do) instead of whole trajectories (the default).")
+    var segmentLength: Count?
 
     @Option(parsing: .unconditional, help: "dpo, rm-ppo-offline: most pairs to buy (default: as many as the budget pays for).")
     var maxPairs: Count?
@@ -131,7 +140,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, ppo-true-reward: PPO's Adam learning rate.")
     var ppoLr: Double?
 
-    @Option(parsing: .unconditional, help: "rm-ppo: PPO updates per round; rm-ppo-offline: all PPO updates of the run; ppo-true-reward: PPO updates.")
+    @Option(parsing: .unconditional, help: "rm-ppo with --pairs-per-round: PPO updates per round; rm-ppo-offline: all PPO updates of the run; ppo-true-reward: PPO updates.")
     var ppoUpdates: Count?
 
     @Option(parsing: .unconditional, help: "rm-ppo, rm-ppo-offline, ppo-true-reward: environment steps per PPO update.")
@@ -174,6 +183,12 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if resume && out == nil { throw ValidationError("--resume needs --out DIR (the directory holding checkpoint.json)") }
+        if agentSteps != nil && (algorithm != .rmPPO || pairsPerRound != nil) {
+            throw ValidationError("--agent-steps is the agent budget of rm-ppo's schedule (rm-ppo without --pairs-per-round); rm-ppo-offline trains --ppo-updates updates, fixed rounds --ppo-updates a round")
+        }
+        if algorithm == .rmPPO && ppoUpdates != nil && pairsPerRound == nil {
+            throw ValidationError("--ppo-updates gives rm-ppo's updates per round with fixed rounds (--pairs-per-round N); by default rm-ppo follows a schedule whose agent budget is --agent-steps")
+        }
     }
 
     /// Parses comma-separated layer widths.
@@ -214,6 +229,7 @@ struct Train: ParsableCommand {
         c.activation = activation
         c.features = features
         c.evaluationEpisodes = evalEpisodes.value
+        c.evaluation = evaluation
         if beta != nil || dpoLr != nil || dpoEpochs != nil || dpoReference != nil
             || ((algorithm == .dpo || algorithm == .onlineDPO) && (pairsPerRound != nil || maxPairs != nil)) {
             c.dpo = c.resolvedDPO
@@ -228,13 +244,15 @@ struct Train: ParsableCommand {
         if let v = maxPairs?.value { c.dpo?.maxOfflinePairs = v }
         // PPO settings start from the environment's defaults (tabular or CleanRL's).
         let usesPPO = [.rmPPO, .rmPPOOffline, .ppoTrueReward].contains(algorithm)
-        if usesPPO && (ppoLr != nil || ppoSteps != nil || ppoUpdates != nil || rewardHidden != nil || rewardEpochs != nil || pairsPerRound != nil || maxPairs != nil) {
+        if usesPPO && (ppoLr != nil || ppoSteps != nil || ppoUpdates != nil || agentSteps != nil || rewardHidden != nil || rewardEpochs != nil || pairsPerRound != nil || maxPairs != nil) {
             let tabular = try c.environment.resolve().isTabular
             c.ppo = c.resolvedPPO(tabular: tabular)
             c.rmPPO = c.resolvedRMPPO(tabular: tabular)
         }
         if let v = pairsPerRound?.value { c.rmPPO?.pairsPerRound = v }
         if let v = maxPairs?.value { c.rmPPO?.offlinePairCap = v }
+        if let v = agentSteps?.value { c.rmPPO?.agentSteps = v }
+        c.segmentLength = segmentLength?.value
         if let v = ppoLr { c.rmPPO?.ppo.learningRate = v; c.ppo?.learningRate = v }
         if let v = ppoSteps?.value { c.rmPPO?.ppo.stepsPerUpdate = v; c.ppo?.stepsPerUpdate = v }
         if let v = ppoUpdates?.value {
@@ -262,6 +280,10 @@ struct Train: ParsableCommand {
         // A bad map or name, or an environment where every policy is as good, fails before anything else.
         try config.environment.resolve().checkNormalizable(name: config.environment.name)
         let resumeState = try resume ? RunOutput.loadCheckpoint(in: out!, for: config) : nil
+        let tabular = try config.environment.resolve().isTabular
+        if config.policy == nil && !tabular && !quiet {
+            printError("rlhf train: \(config.environment.name) has no tabular form; using the MLP policy (hidden \(config.hidden.map(String.init).joined(separator: ",")); --policy mlp)")
+        }
         if let out { try RunOutput.prepare(directory: out) }
         let showProgress = !quiet
         var nextReport = 0.0
@@ -292,7 +314,7 @@ struct Train: ParsableCommand {
                 queries used      \(s.queriesUsed) of \(s.budget)
                 iterations        \(s.iterations)
                 env steps         \(s.envSteps)
-                initial value     \(fmt(s.initialValue))
+                initial value     \(fmt(s.initialValue))\(s.initialValueStandardError.map { "   ± \(fmt($0)) (Monte-Carlo standard error)" } ?? "")
                 final value       \(fmt(s.finalValue))   \(s.finalValueStandardError.map { "± \(fmt($0)) (Monte-Carlo standard error)" } ?? "(exact)")
                 V(uniform), V*    \(fmt(s.uniformValue)), \(fmt(s.optimalValue))
                 normalized value  \(fmt(s.normalizedValue))

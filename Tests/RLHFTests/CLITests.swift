@@ -177,7 +177,7 @@ struct CLITests {
         (["train", "--resume"], "--resume needs --out"),
         (["env", "--horizon", "0"], "horizon"),
         (["train", "--algorithm", "zbcpg", "--blocks", "500"], "exceed"),
-        (["train", "--env", "cartpole"], "tabular policy needs a tabular environment"),
+        (["train", "--env", "cartpole", "--policy", "tabular"], "tabular policy needs a tabular environment"),
         (["train", "--policy", "mlp", "--hidden", "16,x"], "--hidden"),
         (["train", "--algorithm", "dpo", "--beta", "nan"], "not finite"),
         (["train", "--algorithm", "bilevel", "--sigma", "-1"], "penalty σ₀: -1.0 must be positive"),

@@ -198,6 +198,7 @@ struct PPOTests {
         let policy = Self.tabularPolicy(c.env)
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
         var hyper = RewardModelPPOHyperparameters()
+        hyper.pairsPerRound = 250       // fixed rounds: 250 pairs and 5 updates a round
         hyper.ppo = .gridWorld
         hyper.rewardModel.hidden = []   // a tabular reward, fast in debug builds
         var opt = try RewardModelPPO(env: c.env, policy: policy, panel: panel, hyper: hyper, seed: 1, online: true, budget: 50_000)

@@ -343,6 +343,10 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         workspace = PolicyWorkspace(for: policy, capacity: 1024)
     }
 
+    /// Show the evaluators segments of this many steps (uniform start within each trajectory)
+    /// instead of whole trajectories (nil); DPO then trains on the segments' log-ratios.
+    public var segmentLength: Int? = nil
+
     /// θ, the policy network's flat parameters.
     public var parameters: [Double] {
         get { policy.network.parameters }
@@ -389,7 +393,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         var actor1 = policy.network.parameters.withUnsafeBufferPointer { family.makeActor($0) }
         var data = PreferenceDataset<E.State>()
         let steps = try data.collect(count, env: env, actor0: &actor0, actor1: &actor1, panel: panel,
-                                     ledger: &ledger, seed: seed, stream: UInt64(t))
+                                     ledger: &ledger, seed: seed, stream: UInt64(t), segmentLength: segmentLength)
         pairs = data.pairs
         return steps
     }

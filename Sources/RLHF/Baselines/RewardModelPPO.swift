@@ -1,20 +1,58 @@
+/// How RM + PPO spreads its label budget over the rounds after the initial one (imitation's
+/// `query_schedule`): round i of R (i = 1…R) gets a share proportional to w((i − 1)/(R − 1)).
+public enum RMPPOQuerySchedule: String, Sendable, Equatable, Codable, CaseIterable {
+    /// w(x) = 1: equal shares.
+    case constant
+    /// w(x) = 1/(1 + x): more labels early, when the policy changes fastest (imitation's default).
+    case hyperbolic
+
+    /// The weight of progress x ∈ [0, 1].
+    public func weight(_ x: Double) -> Double {
+        switch self {
+        case .constant: return 1
+        case .hyperbolic: return 1 / (1 + x)
+        }
+    }
+}
+
 /// Hyperparameters of RM + PPO (spec §6), with their defaults.
 ///
-/// A round labels ``pairsPerRound`` pairs (pairs·M queries), refits the reward model on all the
-/// data so far and runs ``ppoUpdatesPerRound`` PPO updates against it. Offline runs label once
-/// and then only train (see ``RewardModelPPO``).
+/// The online variant runs in rounds; a round labels some pairs (pairs·M queries), refits the
+/// reward model on all the data so far and runs PPO updates against it. Two plans:
+///
+/// - **Scheduled** (the default, ``pairsPerRound`` nil), as the `imitation` library does: the agent
+///   has its own budget, ``agentSteps`` environment steps of PPO, spread evenly over
+///   ``rounds`` + 1 rounds; the label budget (budget/M pairs) is spread over the same rounds —
+///   a fraction ``initialLabelFraction`` in round 0, before any PPO update, the rest over rounds
+///   1…R by ``querySchedule``. Any budget of at least M queries (one pair) runs, and the
+///   amount of agent training does not depend on the number of labels.
+/// - **Fixed rounds** (``pairsPerRound`` set): every round labels that many pairs and runs
+///   ``ppoUpdatesPerRound`` updates until the budget cannot pay for another round (the plan
+///   before issue 17; the README's GridWorld tables name it with `--pairs-per-round`).
+///
+/// Offline runs label once and then only train (see ``RewardModelPPO``).
 public struct RewardModelPPOHyperparameters: Sendable, Equatable, Codable {
-    /// Pairs labelled per round in the online variant (each costs M queries). Small rounds keep
-    /// the data close to the current policy; on `classic` 250 pairs and 5 updates a round beat
-    /// 1000/20 and 100/2 at 10⁵ queries.
-    public var pairsPerRound: Int = 250
+    /// Fixed rounds: pairs labelled per round (each costs M queries); nil: the schedule. On
+    /// `classic` 250 pairs and 5 updates a round beat 1000/20 and 100/2 at 10⁵ queries.
+    public var pairsPerRound: Int? = nil
     /// The reward model (architecture, Adam, epochs per fit). The fit continues from the previous
     /// round's φ and Adam state, so a few epochs over all the data suffice.
     public var rewardModel: RewardModelHyperparameters = RewardModelPPOHyperparameters.defaultRewardModel
     /// PPO against the learned reward.
     public var ppo: PPOHyperparameters = .init()
-    /// PPO updates after each (re)fit.
+    /// Fixed rounds: PPO updates after each (re)fit.
     public var ppoUpdatesPerRound: Int = 5
+    /// Scheduled: environment steps of PPO training over the whole run (the agent's budget, like
+    /// imitation's `total_timesteps`): ⌈agentSteps / stepsPerUpdate⌉ updates spread evenly over
+    /// the rounds (each update collects whole episodes of at least ``PPOHyperparameters/stepsPerUpdate`` steps).
+    public var agentSteps: Int = 100_000
+    /// Scheduled: label rounds after the initial one (R; the run has R + 1 rounds).
+    public var rounds: Int = 20
+    /// Scheduled: fraction of the pairs labelled in round 0, before PPO starts (imitation's
+    /// `initial_comparison_frac`; at least one pair).
+    public var initialLabelFraction: Double = 0.1
+    /// Scheduled: how the remaining pairs are spread over rounds 1…R.
+    public var querySchedule: RMPPOQuerySchedule = .hyperbolic
     /// Offline variant: at most this many pairs (nil: as many as the budget pays for, budget/M).
     public var offlinePairCap: Int? = nil
     /// Offline variant: total PPO updates of the run (it ends after ⌈this / ppoUpdatesPerRound⌉ iterations).
@@ -33,29 +71,68 @@ public struct RewardModelPPOHyperparameters: Sendable, Equatable, Codable {
 
     /// Throws on bad values (including the reward model's and PPO's).
     public func validate() throws {
-        try Validate.atLeast(pairsPerRound, 1, "pairs per round", atMost: Limits.pairs)
+        if let p = pairsPerRound { try Validate.atLeast(p, 1, "pairs per round", atMost: Limits.pairs) }
         try rewardModel.validate()
         try ppo.validate()
         try Validate.atLeast(ppoUpdatesPerRound, 1, "PPO updates per round")
+        try Validate.atLeast(agentSteps, 1, "agent steps", atMost: Limits.count)
+        try Validate.atLeast(rounds, 1, "rounds", atMost: Limits.count)
+        try Validate.inRange(initialLabelFraction, 0...1, "initial label fraction")
         if let c = offlinePairCap { try Validate.atLeast(c, 1, "offline pair cap") }
         try Validate.atLeast(offlinePPOUpdates, 1, "offline PPO updates")
+    }
+
+    /// Scheduled plan: PPO updates the run makes, ⌈agentSteps / stepsPerUpdate⌉.
+    public var scheduledUpdates: Int { (agentSteps + ppo.stepsPerUpdate - 1) / ppo.stepsPerUpdate }
+
+    /// Scheduled plan: pairs labelled in each of the R + 1 rounds for `pairs` pairs in all —
+    /// ⌊f·pairs⌋ (at least 1) in round 0, the rest over rounds 1…R in proportion to the query
+    /// schedule's weights, rounded by largest remainders (ties to the earlier round), so the
+    /// counts sum to `pairs` exactly.
+    public func labelSchedule(pairs: Int) -> [Int] {
+        guard pairs > 0 else { return [Int](repeating: 0, count: rounds + 1) }
+        let first = min(pairs, max(1, Int((initialLabelFraction * Double(pairs)).rounded(.down))))
+        let weights = (0..<rounds).map { querySchedule.weight(rounds > 1 ? Double($0) / Double(rounds - 1) : 0) }
+        return [first] + Self.apportion(pairs - first, weights: weights)
+    }
+
+    /// Scheduled plan: PPO updates in each of the R + 1 rounds (even shares, the remainder to
+    /// the earliest rounds).
+    public var updateSchedule: [Int] {
+        Self.apportion(scheduledUpdates, weights: [Double](repeating: 1, count: rounds + 1))
+    }
+
+    /// Splits `total` into whole shares proportional to `weights` by largest remainders (ties
+    /// to the earlier index).
+    static func apportion(_ total: Int, weights: [Double]) -> [Int] {
+        let sum = weights.reduce(0, +)
+        let exact = weights.map { Double(total) * $0 / sum }
+        var shares = exact.map { Int($0.rounded(.down)) }
+        let order = exact.indices.sorted { a, b in
+            let ra = exact[a] - Double(shares[a]), rb = exact[b] - Double(shares[b])
+            return ra != rb ? ra > rb : a < b
+        }
+        var left = total - shares.reduce(0, +)
+        for i in order where left > 0 { shares[i] += 1; left -= 1 }
+        return shares
     }
 }
 
 /// Standard RLHF: a Bradley-Terry reward model r_φ(s, a) fitted to the panel's soft labels, then
 /// PPO against r_φ (spec §6), paying M queries a pair through the same ledger as ZPG.
 ///
-/// - Online (iteration = round t): sample ``RewardModelPPOHyperparameters/pairsPerRound`` pairs
-///   with BOTH trajectories from the CURRENT policy (pair n from stream (seed′, t, n)), label
-///   them (pairs·M queries), refit r_φ on all the data so far (warm start), run
-///   ``RewardModelPPOHyperparameters/ppoUpdatesPerRound`` PPO updates against r_φ. The budget
-///   ends the run; the PPO step size anneals over the updates the budget pays for.
+/// - Online (iteration = round t): sample the round's pairs with BOTH trajectories from the
+///   CURRENT policy (pair n from stream (seed′, t, n)), label them (pairs·M queries), refit r_φ on
+///   all the data so far (warm start), run the round's PPO updates against r_φ. How many pairs
+///   and updates a round gets is the plan of ``RewardModelPPOHyperparameters`` (scheduled: R + 1
+///   rounds whatever the budget; fixed rounds: until the budget cannot pay for one more). The
+///   PPO step size anneals over the updates of the whole plan.
 /// - Offline: iteration 0 labels min(budget/M, cap) pairs from the initial policy and fits r_φ
 ///   once; every iteration (0 included) runs PPO updates and charges 0 queries, and
 ///   ``iterationLimit`` ends the run after ``RewardModelPPOHyperparameters/offlinePPOUpdates``
 ///   updates.
 ///
-/// PPO's update u = t·(updates per round) + k draws from PPO's own streams, so a run depends only
+/// PPO's update u (counted over the run) draws from PPO's own streams, so a run depends only
 /// on the seed. θ is the policy network's flat parameter vector; the reward model, the critic,
 /// both Adam states and the data are state too, so a run cannot resume from θ alone.
 public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State: Codable & Sendable {
@@ -71,6 +148,10 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
     public let budget: Int
     /// Pairs the offline variant labels.
     public let offlinePairs: Int
+    /// Online, scheduled plan: pairs and PPO updates of each round (nil for fixed rounds and offline).
+    public let schedule: (pairs: [Int], updates: [Int])?
+    /// Segment length L of the labelled pairs (nil: whole trajectories).
+    public let segmentLength: Int?
     /// PPO, whose reward source becomes r_φ after the first fit.
     public private(set) var ppo: PPO<E>
     /// The learned reward r_φ.
@@ -83,15 +164,20 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
     public private(set) var lastFit: RewardFitReport?
     /// The last PPO update's statistics.
     public private(set) var lastStatistics: PPOStatistics?
+    /// PPO updates made so far (the index of the next one).
+    public private(set) var updatesDone = 0
 
     /// Creates the optimizer starting from `policy`.
     ///
+    /// - Parameter segmentLength: show the evaluators segments of this many steps (uniform
+    ///   start within each trajectory) instead of whole trajectories.
     /// - Throws: ``RLHFError/invalidArgument(name:message:)`` on bad hyperparameters,
     ///   ``RLHFError/budgetTooSmall(budget:needed:what:)`` when the budget cannot label one pair.
     public init(env: E, policy: NeuralSoftmaxPolicy, panel: EvaluatorPanel, hyper: RewardModelPPOHyperparameters = .init(),
-                seed: UInt64, online: Bool, budget: Int) throws {
+                seed: UInt64, online: Bool, budget: Int, segmentLength: Int? = nil) throws {
         try hyper.validate()
         try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
+        if let l = segmentLength { try Validate.atLeast(l, 1, "segment length", atMost: Limits.horizon) }
         let m = panel.queriesPerPair
         guard budget >= m else { throw RLHFError.budgetTooSmall(budget: budget, needed: m, what: "labelling one pair") }
         self.hyper = hyper
@@ -99,10 +185,20 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
         self.seed = seed
         self.online = online
         self.budget = budget
+        self.segmentLength = segmentLength
         offlinePairs = min(budget / m, hyper.offlinePairCap ?? Int.max)
-        let planned = online
-            ? max(1, budget / (hyper.pairsPerRound * m)) * hyper.ppoUpdatesPerRound
-            : hyper.offlinePPOUpdates
+        let planned: Int
+        if !online {
+            schedule = nil
+            planned = hyper.offlinePPOUpdates
+        } else if let perRound = hyper.pairsPerRound {
+            schedule = nil
+            planned = max(1, budget / (perRound * m)) * hyper.ppoUpdatesPerRound
+        } else {
+            let plan = (pairs: hyper.labelSchedule(pairs: min(budget / m, Limits.pairs)), updates: hyper.updateSchedule)
+            schedule = plan
+            planned = hyper.scheduledUpdates
+        }
         ppo = try PPO(env: env, policy: policy, hyper: hyper.ppo, seed: seed, rewardSource: .environment, plannedUpdates: planned)
         var rng = Xoshiro256(seed: seed, stream: 0x7E_0001)
         rewardModel = RewardModel(featureCount: env.featureCount, actionCount: env.actionCount, hyper: hyper.rewardModel, using: &rng)
@@ -114,38 +210,52 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
         set { ppo.policy.network.parameters = newValue }
     }
 
-    /// Online: pairs per round · M every round. Offline: min(budget/M, cap)·M at iteration 0, then 0.
-    public func queries(forIteration t: Int) -> Int {
-        if online { return hyper.pairsPerRound * panel.queriesPerPair }
-        return t == 0 ? offlinePairs * panel.queriesPerPair : 0
+    /// Pairs labelled in iteration t.
+    func pairs(forIteration t: Int) -> Int {
+        if let schedule { return t < schedule.pairs.count ? schedule.pairs[t] : 0 }
+        if online { return hyper.pairsPerRound ?? 0 }
+        return t == 0 ? offlinePairs : 0
     }
 
-    /// Offline: ⌈offline PPO updates / updates per round⌉. Online: nil (the budget ends the run).
+    /// Scheduled: the round's pairs · M. Fixed rounds: pairs per round · M every round.
+    /// Offline: min(budget/M, cap)·M at iteration 0, then 0.
+    public func queries(forIteration t: Int) -> Int { pairs(forIteration: t) * panel.queriesPerPair }
+
+    /// Scheduled: R + 1 rounds. Offline: ⌈offline PPO updates / updates per round⌉. Fixed rounds:
+    /// nil (the budget ends the run).
     public var iterationLimit: Int? {
-        online ? nil : (hyper.offlinePPOUpdates + hyper.ppoUpdatesPerRound - 1) / hyper.ppoUpdatesPerRound
+        if let schedule { return schedule.updates.count }
+        return online ? nil : (hyper.offlinePPOUpdates + hyper.ppoUpdatesPerRound - 1) / hyper.ppoUpdatesPerRound
     }
 
     /// One round; returns the environment steps of the labelled pairs and the PPO rollouts.
     public mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int {
         var steps = 0
         // 1–3: label pairs from the current policy (every round online, once offline) and refit r_φ.
-        if online || t == 0 {
-            let count = online ? hyper.pairsPerRound : offlinePairs
+        let count = pairs(forIteration: t)
+        if count > 0 {
             let family = NeuralFamily(env: ppo.env, policy: ppo.policy)
             var actor0 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
             var actor1 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
             let before = dataset.count
             steps += try dataset.collect(count, env: ppo.env, actor0: &actor0, actor1: &actor1, panel: panel,
-                                         ledger: &ledger, seed: SplitMix64.mix(seed ^ 0x7E_DA7A), stream: UInt64(t))
+                                         ledger: &ledger, seed: SplitMix64.mix(seed ^ 0x7E_DA7A), stream: UInt64(t),
+                                         segmentLength: segmentLength)
             for pair in dataset.pairs[before...] { featurizedPairs.append(FeaturizedPair(pair, env: ppo.env)) }
             lastFit = rewardModel.fit(featurizedPairs, seed: SplitMix64.mix(seed ^ 0x7E_F17) &+ UInt64(t))
             ppo.rewardSource = .learned(rewardModel)
         }
         // 4: PPO against r_φ.
-        let perRound = hyper.ppoUpdatesPerRound
-        let updates = online ? perRound : min(perRound, hyper.offlinePPOUpdates - t * perRound)
-        for k in 0..<updates {
-            let s = ppo.update(t * perRound + k)
+        let updates: Int
+        if let schedule {
+            updates = schedule.updates[t]
+        } else {
+            let perRound = hyper.ppoUpdatesPerRound
+            updates = online ? perRound : min(perRound, hyper.offlinePPOUpdates - t * perRound)
+        }
+        for _ in 0..<updates {
+            let s = ppo.update(updatesDone)
+            updatesDone += 1
             lastStatistics = s
             steps += s.steps
         }

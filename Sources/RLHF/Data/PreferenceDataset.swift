@@ -38,11 +38,15 @@ public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
     /// for RM + PPO and DPO), asks the panel about each, pays M queries a pair through `ledger`,
     /// and appends the judged pairs. Pair n draws from stream (seed, stream, n).
     ///
-    /// - Returns: the environment steps taken.
+    /// - Parameter segmentLength: when set, each trajectory is cut to a segment of this many
+    ///   steps with a uniform start (``Trajectory/randomSegment(length:discount:myopicDiscount:using:)``,
+    ///   drawn after both rollouts) and the panel judges the segments' returns; the pair stores
+    ///   the segments. nil: whole trajectories (no extra draws).
+    /// - Returns: the environment steps taken (whole rollouts, segments or not).
     @discardableResult
     public mutating func collect<E: Environment, A: PolicyActor>(
         _ count: Int, env: E, actor0: inout A, actor1: inout A, panel: EvaluatorPanel,
-        ledger: inout QueryLedger, seed: UInt64, stream: UInt64
+        ledger: inout QueryLedger, seed: UInt64, stream: UInt64, segmentLength: Int? = nil
     ) throws -> Int where E.State == State, A.State == State {
         try ledger.charge(count * panel.queriesPerPair, for: "labelling \(count) pairs")
         queriesPaid += count * panel.queriesPerPair
@@ -50,9 +54,13 @@ public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
         let gammaM = panel.teacher.myopicDiscount
         for n in 0..<count {
             var rng = Xoshiro256(seed: seed, stream: stream, UInt64(n))
-            let t0 = env.sampleTrajectory(&actor0, myopicDiscount: gammaM, using: &rng)
-            let t1 = env.sampleTrajectory(&actor1, myopicDiscount: gammaM, using: &rng)
+            var t0 = env.sampleTrajectory(&actor0, myopicDiscount: gammaM, using: &rng)
+            var t1 = env.sampleTrajectory(&actor1, myopicDiscount: gammaM, using: &rng)
             steps += t0.count + t1.count
+            if let length = segmentLength {
+                t0 = t0.randomSegment(length: length, discount: env.discount, myopicDiscount: gammaM, using: &rng)
+                t1 = t1.randomSegment(length: length, discount: env.discount, myopicDiscount: gammaM, using: &rng)
+            }
             if let p = panel.preferenceRate(t0.shown, t1.shown, using: &rng) {
                 pairs.append(PreferencePair(first: t0, second: t1, label: p, evaluators: panel.evaluators))
             }

@@ -30,6 +30,30 @@ public struct Trajectory<State: Codable & Sendable>: Codable, Sendable {
 
     /// What an evaluator is shown.
     public var shown: ShownTrajectory { ShownTrajectory(totalReturn: totalReturn, myopicReturn: myopicReturn) }
+
+    /// Steps start ..< start + length as a trajectory of their own, its returns recomputed over
+    /// the segment (discounted from the segment's first step, as a segment is shown on its own).
+    public func segment(start: Int, length: Int, discount: Double, myopicDiscount: Double) -> Trajectory {
+        precondition(start >= 0 && length >= 0 && start + length <= count, "segment outside the trajectory")
+        let range = start..<(start + length)
+        var total = 0.0, myopic = 0.0, weight = 1.0
+        for r in rewards[range] {
+            total += weight * r
+            myopic = myopicDiscount * myopic + r
+            weight *= discount
+        }
+        return Trajectory(states: Array(states[range]), actions: Array(actions[range]), rewards: Array(rewards[range]),
+                          totalReturn: total, myopicReturn: myopic)
+    }
+
+    /// A segment of `length` steps with a start uniform over 0…T − length (as imitation, B-Pref
+    /// and rl-teacher draw them), or the whole trajectory when it has at most `length` steps
+    /// (then nothing is drawn from `rng`).
+    public func randomSegment(length: Int, discount: Double, myopicDiscount: Double, using rng: inout Xoshiro256) -> Trajectory {
+        guard count > length else { return self }
+        let start = rng.index(below: count - length + 1)
+        return segment(start: start, length: length, discount: discount, myopicDiscount: myopicDiscount)
+    }
 }
 
 extension Environment where State: Codable {

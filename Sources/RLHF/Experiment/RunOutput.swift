@@ -146,6 +146,11 @@ public enum RunOutput {
         var saved = c.configuration, wanted = configuration
         saved.threads = 1
         wanted.threads = 1
+        // A policy left unset and the policy it resolves to are the same run (checkpoints
+        // written before the policy could be unset name it).
+        let tabular = (try? configuration.environment.resolve())?.isTabular ?? true
+        saved.policy = saved.resolvedPolicy(tabular: tabular)
+        wanted.policy = wanted.resolvedPolicy(tabular: tabular)
         guard saved == wanted else {
             throw RLHFError.io(path: path, message: "the checkpoint was written by a run with other settings: \(differences(saved, wanted).joined(separator: "; ")); rerun with the same options, or use another --out directory")
         }

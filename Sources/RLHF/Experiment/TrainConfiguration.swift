@@ -43,7 +43,8 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var link: LinkFunction = .bradleyTerry
     /// Number of evaluators M a pair is shown to.
     public var evaluators: Int = 10
-    /// Trimming ε (nil: 1/(2M)).
+    /// Trimming ε (nil: ``EvaluatorPanel/defaultTrim(evaluators:)``, 1/(2M) for M ≥ 2 and ¼ for
+    /// M = 1). Only the zeroth-order methods invert the link and so read it.
     public var trim: Double? = nil
     /// Noisy-teacher settings.
     public var teacher = Teacher()
@@ -70,8 +71,9 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// Evaluate every this many iterations (nil: about 100 points over the run, 20 where values
     /// are Monte-Carlo estimates).
     public var evaluateEvery: Int? = nil
-    /// The policy parametrization.
-    public var policy: PolicyKind = .tabular
+    /// The policy parametrization (nil: ``resolvedPolicy(tabular:)``, tabular where the
+    /// environment has a tabular form, the MLP elsewhere).
+    public var policy: PolicyKind? = nil
     /// Hidden widths of an MLP policy. Default one layer of 16: ZPG's variance grows with d,
     /// and 16 units (d = 132 on a GridWorld with coordinate features) suffice there.
     public var hidden: [Int] = [16]
@@ -82,6 +84,10 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// About how many evaluation points a run has when ``evaluateEvery`` is nil (nil: 100 where
     /// values are exact, 20 where they are Monte-Carlo estimates).
     public var evaluationPoints: Int? = nil
+    /// Which policy the evaluation points measure: π_θ (stochastic; nil, the default) or its
+    /// greedy form (deterministic). Optional so that configurations saved before it existed
+    /// still read.
+    public var evaluation: EvaluationMode? = nil
     /// Episodes per evaluation point where values are Monte-Carlo estimates (CartPole).
     public var evaluationEpisodes: Int = 200
     /// DPO and online DPO; nil: ``resolvedDPO`` (tuned separately for the two).
@@ -92,6 +98,10 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     public var ppo: PPOHyperparameters? = nil
     /// `ppo-true-reward`: number of PPO updates (iterations).
     public var ppoUpdates: Int = 200
+    /// Reward-model methods and DPO: show the evaluators segments of this many steps, drawn with
+    /// a uniform start within each trajectory (imitation, B-Pref, rl-teacher), instead of whole
+    /// trajectories (nil, the default, as the ZPG paper asks).
+    public var segmentLength: Int? = nil
     /// The bilevel method's hyperparameters.
     public var bilevel = BilevelHyperparameters()
     /// The bilevel method's reward network hidden widths ([] = tabular on one-hot features).
@@ -131,9 +141,10 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
 
     /// PPO's defaults for an environment: on tabular environments (GridWorld, bandit)
     /// ``PPOHyperparameters/gridWorld`` (larger step, γ = 1, time-aware critic), elsewhere
-    /// CleanRL's ppo.py defaults, which solve CartPole.
+    /// ``PPOHyperparameters/cartPole`` (CleanRL's ppo.py with the step size that solves CartPole
+    /// in ``ppoUpdates`` = 200 updates).
     public static func defaultPPO(tabular: Bool) -> PPOHyperparameters {
-        tabular ? .gridWorld : PPOHyperparameters()
+        tabular ? .gridWorld : .cartPole
     }
 
     /// RM + PPO's defaults for an environment (PPO as in ``defaultPPO(tabular:)``).
@@ -142,6 +153,13 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         h.ppo = defaultPPO(tabular: tabular)
         return h
     }
+
+    /// The policy this run uses: ``policy``, or when unset `tabular` on a tabular environment
+    /// (GridWorld, bandit) and `mlp` elsewhere (CartPole). Depends only on the configuration.
+    public func resolvedPolicy(tabular: Bool) -> PolicyKind { policy ?? (tabular ? .tabular : .mlp) }
+
+    /// How this run evaluates: ``evaluation``, stochastic when unset.
+    public var resolvedEvaluation: EvaluationMode { evaluation ?? .stochastic }
 
     /// The bilevel policy this run reports: ``bilevelDeploy``, or π_λ' (``BilevelDeployment/lowerLevel``) when unset.
     public var resolvedBilevelDeploy: BilevelDeployment { bilevelDeploy ?? .lowerLevel }
@@ -163,6 +181,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// `--json` print it: a reader sees every setting the run used.
     public func resolvedForSummary(tabular: Bool) -> TrainConfiguration {
         var c = self
+        c.policy = resolvedPolicy(tabular: tabular)
         switch algorithm {
         case .dpo, .onlineDPO: c.dpo = resolvedDPO
         case .rmPPO, .rmPPOOffline: c.rmPPO = resolvedRMPPO(tabular: tabular)
@@ -201,7 +220,11 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
 
     /// Checks every value that does not need the environment, before anything runs.
     public func validate() throws {
-        _ = try makePanel()
+        let panel = try makePanel()
+        if algorithm.isZerothOrder && panel.trim == 0 && evaluators == 1 && !panel.noiseless {
+            // One vote makes p̂ 0 or 1, and σ⁻¹ of either is infinite: every estimate would be ±∞.
+            throw RLHFError.invalidArgument(name: "trim (ε)", message: "\(algorithm.rawValue) with one evaluator (M = 1) needs ε > 0: p̂ is 0 or 1 and σ⁻¹(p̂) is infinite (the default for M = 1 is 0.25)")
+        }
         try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
         try Validate.atLeast(blocks, 1, "blocks (K)")
         try zbcpgHyperparameters(dimension: max(blocks, 1)).validate()
@@ -219,13 +242,22 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         try rmPPO?.validate()
         try ppo?.validate()
         try Validate.atLeast(ppoUpdates, 1, "PPO updates")
+        if let l = segmentLength {
+            try Validate.atLeast(l, 1, "segment length", atMost: Limits.horizon)
+            guard Self.segmentAlgorithms.contains(algorithm) else {
+                throw RLHFError.invalidArgument(name: "segment length", message: "\(algorithm.rawValue) compares whole trajectories; segments apply to \(Self.segmentAlgorithms.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
         try bilevel.validate()
         try Validate.atLeast(bilevelRewardHidden.count, 0, "reward hidden layers", atMost: Limits.layers)
         for h in bilevelRewardHidden { try Validate.atLeast(h, 1, "reward hidden width", atMost: Limits.layerWidth) }
-        if blockMode == .layers && policy != .mlp {
+        if blockMode == .layers && policy == .tabular {
             throw RLHFError.invalidArgument(name: "block mode", message: "'layers' needs an MLP policy (--policy mlp)")
         }
     }
+
+    /// The algorithms that can show segments (``segmentLength``).
+    public static let segmentAlgorithms: [AlgorithmName] = [.rmPPO, .rmPPOOffline, .dpo, .onlineDPO]
 
     /// The MLP policy's hidden activation.
     public func parsedActivation() throws -> Activation {

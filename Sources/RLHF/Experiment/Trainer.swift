@@ -14,6 +14,8 @@ public struct RunSummary: Sendable, Codable, Equatable {
     /// default); nil for the other algorithms, whose step sizes are in ``configuration``.
     public var alpha: Double?
     public var initialValue: Double
+    /// Standard error of ``initialValue`` when it is a Monte-Carlo estimate.
+    public var initialValueStandardError: Double?
     public var finalValue: Double
     /// Standard error of ``finalValue`` when it is a Monte-Carlo estimate.
     public var finalValueStandardError: Double?
@@ -63,7 +65,13 @@ public enum Trainer {
                            resume: TrainingState? = nil) throws -> TrainResult {
         try config.validate()
         let hooks = Hooks(progress: progress, checkpoint: checkpoint, resume: resume)
-        switch try config.environment.resolve() {
+        let resolved = try config.environment.resolve()
+        // The policy left unset resolves from the environment; the resolved configuration is
+        // validated again (e.g. `--block-mode layers` needs the MLP it may resolve to).
+        var config = config
+        config.policy = config.resolvedPolicy(tabular: resolved.isTabular)
+        try config.validate()
+        switch resolved {
         case .gridWorld(var g):
             g.featureMode = config.features
             return try runTabular(g, config, hooks)
@@ -77,7 +85,7 @@ public enum Trainer {
     /// The policy network a baseline starts from: with `--policy tabular` a linear softmax on
     /// one-hot features (env must be a ``OneHotView``), else the configuration's MLP.
     static func baselinePolicy<E: Environment>(_ env: E, _ config: TrainConfiguration) throws -> NeuralSoftmaxPolicy {
-        switch config.policy {
+        switch config.resolvedPolicy(tabular: true) {
         case .tabular:
             var rng = Xoshiro256(seed: config.seed, stream: 0x1A17)
             return NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: env.actionCount,
@@ -101,12 +109,15 @@ public enum Trainer {
         let d = policy.parameterCount
         switch config.algorithm {
         case .dpo, .onlineDPO:
-            return try execute(DPO(env: env, policy: policy, panel: panel, hyper: config.resolvedDPO, seed: config.seed,
-                                   online: config.algorithm == .onlineDPO, budget: config.budget),
+            var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: config.resolvedDPO, seed: config.seed,
+                              online: config.algorithm == .onlineDPO, budget: config.budget)
+            dpo.segmentLength = config.segmentLength
+            return try execute(dpo,
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .rmPPO, .rmPPOOffline:
             return try execute(RewardModelPPO(env: env, policy: policy, panel: panel, hyper: config.resolvedRMPPO(tabular: tabular),
-                                              seed: config.seed, online: config.algorithm == .rmPPO, budget: config.budget),
+                                              seed: config.seed, online: config.algorithm == .rmPPO, budget: config.budget,
+                                              segmentLength: config.segmentLength),
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .ppoTrueReward:
             return try execute(PPOTrueReward(env: env, policy: policy, hyper: config.resolvedPPO(tabular: tabular),
@@ -132,8 +143,14 @@ public enum Trainer {
         let policy = try baselinePolicy(env, config)
         let family = NeuralTabularFamily(env: env, policy: policy)
         let model = env.model
-        return try runBaseline(env, policy: policy, evaluate: { (model.value(policy: family.probabilities($0)), nil) },
+        return try runBaseline(env, policy: policy, evaluate: { (exactValue(model, family.probabilities($0), config), nil) },
                                uniform: uniform, optimal: optimal, exact: true, config, hooks)
+    }
+
+    /// The exact value of a policy table, or of its greedy form under `--eval deterministic`.
+    static func exactValue(_ model: TabularMDP, _ probabilities: [Double], _ config: TrainConfiguration) -> Double {
+        model.value(policy: config.resolvedEvaluation == .deterministic
+                    ? GreedyPolicy.table(probabilities, actionCount: model.actionCount) : probabilities)
     }
 
     /// The MLP policy of a configuration, initialized from stream (seed, 0x1A17) with a zero last
@@ -175,21 +192,21 @@ public enum Trainer {
         let uniform = model.value(policy: model.uniformPolicy)
         let optimal = model.optimalValue
         if !config.algorithm.isZerothOrder {
-            return config.policy == .tabular
+            return config.resolvedPolicy(tabular: true) == .tabular
                 ? try runBaselineTabular(OneHotView(env), uniform: uniform, optimal: optimal, config, hooks)
                 : try runBaselineTabular(env, uniform: uniform, optimal: optimal, config, hooks)
         }
-        switch config.policy {
+        switch config.resolvedPolicy(tabular: true) {
         case .tabular:
             let family = TabularSoftmax(stateCount: env.stateCount, actionCount: env.actionCount)
             return try drive(env, family, initial: [Double](repeating: 0, count: family.parameterCount), blocks: nil,
-                             evaluate: { (model.value(policy: family.probabilities($0)), nil) },
+                             evaluate: { (exactValue(model, family.probabilities($0), config), nil) },
                              uniform: uniform, optimal: optimal, exact: true, config, hooks)
         case .mlp:
             let policy = try makePolicy(config, featureCount: env.featureCount, actionCount: env.actionCount)
             let family = NeuralTabularFamily(env: env, policy: policy)
             return try drive(env, family, initial: policy.network.parameters, blocks: layerBlocks(policy),
-                             evaluate: { (model.value(policy: family.probabilities($0)), nil) },
+                             evaluate: { (exactValue(model, family.probabilities($0), config), nil) },
                              uniform: uniform, optimal: optimal, exact: true, config, hooks)
         }
     }
@@ -208,18 +225,19 @@ public enum Trainer {
     /// An environment without an exact model: Monte-Carlo values with standard errors.
     static func runSampled<E: Environment>(_ env: E, optimalValue: Double, _ config: TrainConfiguration,
                                            _ hooks: Hooks) throws -> TrainResult where E.State: Codable & Sendable {
-        guard config.policy == .mlp else {
+        guard config.resolvedPolicy(tabular: false) == .mlp else {
             throw RLHFError.invalidArgument(name: "policy", message: "a tabular policy needs a tabular environment; use --policy mlp on \(config.environment.name)")
         }
         let policy = try makePolicy(config, featureCount: env.featureCount, actionCount: env.actionCount)
         let family = NeuralFamily(env: env, policy: policy)
+        let evaluated = NeuralFamily(env: env, policy: policy, greedy: config.resolvedEvaluation == .deterministic)
         let uniform = uniformValueEstimate(env, threads: config.threads).mean
         let episodes = config.evaluationEpisodes, threads = config.threads, seed = config.seed
         var evaluationIndex: UInt64 = 0
         let evaluate = { (theta: [Double]) -> (value: Double, standardError: Double?) in
             // Each evaluation point has its own stream, independent of the training streams.
             evaluationIndex += 1
-            let e = MonteCarlo.evaluateSync(env, family: family, parameters: theta, episodes: episodes,
+            let e = MonteCarlo.evaluateSync(env, family: evaluated, parameters: theta, episodes: episodes,
                                             seed: seed ^ 0xE7A1_0000_0000 &+ evaluationIndex, threads: threads).value
             return (e.mean, e.standardError)
         }
@@ -284,11 +302,11 @@ public enum Trainer {
         }
         let summary = RunSummary(
             algorithm: config.algorithm.rawValue, env: config.environment.name, link: config.link.kind.rawValue,
-            policy: config.policy == .tabular ? "tabular" : "mlp \(config.hidden.map(String.init).joined(separator: ","))",
+            policy: config.resolvedPolicy(tabular: exact) == .tabular ? "tabular" : "mlp \(config.hidden.map(String.init).joined(separator: ","))",
             seed: config.seed, budget: config.budget, queriesUsed: ledger.used, envSteps: state.envSteps,
             iterations: state.iteration, parameterCount: d,
             alpha: config.algorithm.isZerothOrder ? config.alpha ?? config.defaultAlpha(dimension: d) : nil,
-            initialValue: first.value, finalValue: last.value, finalValueStandardError: last.valueStandardError,
+            initialValue: first.value, initialValueStandardError: first.valueStandardError, finalValue: last.value, finalValueStandardError: last.valueStandardError,
             optimalValue: optimal, uniformValue: uniform, normalizedValue: last.normalizedValue, exactValues: exact,
             wallSeconds: last.wallSeconds, figures: figures.isEmpty ? nil : figures,
             configuration: config.resolvedForSummary(tabular: exact))

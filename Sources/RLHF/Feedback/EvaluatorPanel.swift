@@ -24,7 +24,11 @@ public struct EvaluatorPanel: Sendable, Equatable, Codable {
     public var link: LinkFunction
     /// Number of evaluators M ≥ 1.
     public var evaluators: Int
-    /// Trimming ε ∈ [0, ½): p̂ is clamped to [ε, 1 − ε]. Default 1/(2M), half a vote.
+    /// Trimming ε ∈ [0, ½): p̂ is clamped to [ε, 1 − ε]. Default ``defaultTrim(evaluators:)``.
+    ///
+    /// Trimming acts only where the link is inverted, Δ̂ = σ⁻¹(clamp(p̂)): ZPG and ZBCPG. The
+    /// reward-model methods, DPO, online DPO and the bilevel method train on the untrimmed soft
+    /// label p̂ (a cross-entropy, finite at p̂ ∈ {0, 1}), so ε does not change them.
     public var trim: Double
     /// How the evaluators depart from the ideal.
     public var teacher: Teacher
@@ -33,12 +37,23 @@ public struct EvaluatorPanel: Sendable, Equatable, Codable {
     /// Each pair is still charged M queries.
     public var noiseless: Bool = false
 
-    /// Creates a panel; `trim` nil means the default 1/(2M).
+    /// The default trimming: ε = 1/(2M) (half a vote) for M ≥ 2, and ¼ for M = 1.
+    ///
+    /// With M = 1, p̂ ∈ {0, 1} and half a vote would be ε = ½, which clamps every answer to ½
+    /// (Δ̂ = 0: no signal). ¼ is the Krichevsky–Trofimov estimate (k + ½)/(M + 1) of a single
+    /// vote, whose clamp 1/(2(M + 1)) is ¼ at M = 1; it keeps the answer's sign and makes
+    /// Δ̂ = ±σ⁻¹(¾) (± ln 3 ≈ ±1.10 for Bradley-Terry, s = 1). For M ≥ 2 the default is unchanged
+    /// (ε = 0.05 at M = 10), so every figure measured with it stands.
+    public static func defaultTrim(evaluators: Int) -> Double {
+        evaluators == 1 ? 0.25 : 1 / (2 * Double(max(evaluators, 1)))
+    }
+
+    /// Creates a panel; `trim` nil means ``defaultTrim(evaluators:)``.
     public init(link: LinkFunction, evaluators: Int, trim: Double? = nil, teacher: Teacher = Teacher(),
                 noiseless: Bool = false) throws {
         try Validate.atLeast(evaluators, 1, "evaluators (M)", atMost: Limits.evaluators)
         try teacher.validate()
-        let eps = trim ?? 1 / (2 * Double(evaluators))
+        let eps = trim ?? Self.defaultTrim(evaluators: evaluators)
         try Validate.nonNegative(eps, "trim (ε)")
         guard eps < 0.5 else { throw RLHFError.invalidArgument(name: "trim (ε)", message: "\(eps) must be below 0.5") }
         self.link = link

@@ -96,13 +96,16 @@ public struct NeuralFamily<E: Environment>: PolicyFamily {
     public let env: E
     /// The policy's architecture (its own parameters are the initial θ).
     public let policy: NeuralSoftmaxPolicy
+    /// Act greedily (the first most probable action; ``EvaluationMode/deterministic``) instead of sampling.
+    public var greedy: Bool
 
     /// Creates the family.
-    public init(env: E, policy: NeuralSoftmaxPolicy) {
+    public init(env: E, policy: NeuralSoftmaxPolicy, greedy: Bool = false) {
         precondition(policy.featureCount == env.featureCount && policy.actionCount == env.actionCount,
                      "the policy network does not fit the environment's features and actions")
         self.env = env
         self.policy = policy
+        self.greedy = greedy
     }
 
     public var parameterCount: Int { policy.parameterCount }
@@ -117,12 +120,25 @@ public struct NeuralFamily<E: Environment>: PolicyFamily {
         var features: [Double]
         var scratch: [Double]
         var probabilities: [Double]
+        let greedy: Bool
 
         public mutating func action(in state: E.State, using rng: inout Xoshiro256) -> Int {
             let env = self.env, network = self.network
             features.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
             let m = network.outputSize
             let u = rng.uniform()
+            if greedy {
+                return features.withUnsafeBufferPointer { x in
+                    theta.withUnsafeBufferPointer { t in
+                        scratch.withUnsafeMutableBufferPointer { s in
+                            let logits = network.forwardSingle(x, parameters: t, scratch: s)
+                            var best = 0
+                            for a in 1..<m where logits[a] > logits[best] { best = a }
+                            return best
+                        }
+                    }
+                }
+            }
             return features.withUnsafeBufferPointer { x in
                 theta.withUnsafeBufferPointer { t in
                     scratch.withUnsafeMutableBufferPointer { s in
@@ -150,7 +166,7 @@ public struct NeuralFamily<E: Environment>: PolicyFamily {
     public func makeActor(_ theta: UnsafeBufferPointer<Double>) -> Actor {
         Actor(env: env, network: policy.network, theta: Array(theta), features: [Double](repeating: 0, count: env.featureCount),
               scratch: [Double](repeating: 0, count: 2 * policy.network.widths.max()!),
-              probabilities: [Double](repeating: 0, count: policy.actionCount))
+              probabilities: [Double](repeating: 0, count: policy.actionCount), greedy: greedy)
     }
 
     public func update(_ actor: inout Actor, to theta: UnsafeBufferPointer<Double>) {
