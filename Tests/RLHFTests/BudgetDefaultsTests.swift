@@ -231,8 +231,7 @@ struct BudgetDefaultsTests {
         var h = DPOHyperparameters()
         h.pairsPerRound = 20
         h.epochs = 1
-        var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: h, seed: 1, online: true, budget: 40)
-        dpo.segmentLength = 4
+        var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: h, seed: 1, online: true, budget: 40, segmentLength: 4)
         var ledger = try QueryLedger(budget: 40)
         _ = try dpo.iterate(0, ledger: &ledger)
         #expect(dpo.pairs.count == 20 && dpo.pairs.allSatisfy { $0.first.count <= 4 && $0.second.count <= 4 })

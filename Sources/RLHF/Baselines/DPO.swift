@@ -291,6 +291,9 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     public let online: Bool
     /// The query budget the run was planned for (it sizes the offline dataset).
     public let budget: Int
+    /// Segment length L of the labelled pairs (nil: whole trajectories); DPO then trains on
+    /// the segments' log-ratios.
+    public let segmentLength: Int?
     /// The policy π_θ being trained.
     public private(set) var policy: NeuralSoftmaxPolicy
     /// The initial θ (the reference of offline DPO and of online DPO with ``DPOReference/initial``).
@@ -323,9 +326,11 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     /// - Parameter budget: the run's query budget; offline DPO spends it all (up to the pair cap)
     ///   at iteration 0.
     public init(env: E, policy: NeuralSoftmaxPolicy, panel: EvaluatorPanel, hyper: DPOHyperparameters,
-                seed: UInt64, online: Bool, budget: Int) throws {
+                seed: UInt64, online: Bool, budget: Int, segmentLength: Int? = nil) throws {
         try hyper.validate()
-        try Validate.atLeast(budget, 1, "query budget")
+        try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
+        if let l = segmentLength { try Validate.atLeast(l, 1, "segment length", atMost: Limits.horizon) }
+        self.segmentLength = segmentLength
         precondition(policy.featureCount == env.featureCount && policy.actionCount == env.actionCount,
                      "the policy network does not fit the environment's features and actions")
         self.env = env
@@ -342,10 +347,6 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         family = NeuralFamily(env: env, policy: policy)
         workspace = PolicyWorkspace(for: policy, capacity: 1024)
     }
-
-    /// Show the evaluators segments of this many steps (uniform start within each trajectory)
-    /// instead of whole trajectories (nil); DPO then trains on the segments' log-ratios.
-    public var segmentLength: Int? = nil
 
     /// θ, the policy network's flat parameters.
     public var parameters: [Double] {

@@ -24,9 +24,15 @@ public enum RunOutput {
     /// (deterministic, so a loaded checkpoint re-encodes to the same bytes).
     static func payloadBytes(configuration: TrainConfiguration, state: TrainingState) throws -> [UInt8] {
         struct Payload: Encodable { var configuration: TrainConfiguration; var state: TrainingState }
+        return Array(try checkpointEncoder().encode(Payload(configuration: configuration, state: state)))
+    }
+
+    /// The encoder of checkpoints and of their checksum: property names as they are (no
+    /// snake_case, so they decode back exactly) and sorted keys (the same bytes every time).
+    static func checkpointEncoder() -> JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        return Array(try e.encode(Payload(configuration: configuration, state: state)))
+        return e
     }
 
     /// A JSON encoder with snake_case keys and sorted keys, as every file of the toolkit uses.
@@ -114,10 +120,7 @@ public enum RunOutput {
     public static func saveCheckpoint(_ state: TrainingState, configuration: TrainConfiguration, in directory: String) throws {
         let sum = Checksum.fnv1a64(try payloadBytes(configuration: configuration, state: state))
         let c = Checkpoint(formatVersion: checkpointVersion, checksum: sum, configuration: configuration, state: state)
-        // Property names as they are (no snake_case): they must decode back exactly.
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        try write(e.encode(c), to: checkpointPath(in: directory))
+        try write(checkpointEncoder().encode(c), to: checkpointPath(in: directory))
         try write(Data(csv(state.records).utf8), to: directory + "/metrics.csv")
     }
 

@@ -109,10 +109,9 @@ public enum Trainer {
         let d = policy.parameterCount
         switch config.algorithm {
         case .dpo, .onlineDPO:
-            var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: config.resolvedDPO, seed: config.seed,
-                              online: config.algorithm == .onlineDPO, budget: config.budget)
-            dpo.segmentLength = config.segmentLength
-            return try execute(dpo,
+            return try execute(DPO(env: env, policy: policy, panel: panel, hyper: config.resolvedDPO, seed: config.seed,
+                                   online: config.algorithm == .onlineDPO, budget: config.budget,
+                                   segmentLength: config.segmentLength),
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .rmPPO, .rmPPOOffline:
             return try execute(RewardModelPPO(env: env, policy: policy, panel: panel, hyper: config.resolvedRMPPO(tabular: tabular),

@@ -16,10 +16,17 @@ public enum GreedyPolicy {
         precondition(m >= 1 && probabilities.count % m == 0, "a probability table has |S|·|A| entries")
         var out = [Double](repeating: 0, count: probabilities.count)
         for s in 0..<(probabilities.count / m) {
-            var best = 0
-            for a in 1..<max(m, 1) where probabilities[s * m + a] > probabilities[s * m + best] { best = a }
-            out[s * m + best] = 1
+            out[s * m + firstMaximum(probabilities[(s * m)..<(s * m + m)])] = 1
         }
         return out
+    }
+
+    /// The offset of the first largest value (the greedy action of a row of probabilities or
+    /// logits).
+    @inlinable
+    public static func firstMaximum<C: RandomAccessCollection>(_ values: C) -> Int where C.Element == Double, C.Index == Int {
+        var best = values.startIndex
+        for i in values.indices where values[i] > values[best] { best = i }
+        return best - values.startIndex
     }
 }

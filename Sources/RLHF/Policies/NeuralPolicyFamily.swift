@@ -131,10 +131,7 @@ public struct NeuralFamily<E: Environment>: PolicyFamily {
                 return features.withUnsafeBufferPointer { x in
                     theta.withUnsafeBufferPointer { t in
                         scratch.withUnsafeMutableBufferPointer { s in
-                            let logits = network.forwardSingle(x, parameters: t, scratch: s)
-                            var best = 0
-                            for a in 1..<m where logits[a] > logits[best] { best = a }
-                            return best
+                            GreedyPolicy.firstMaximum(network.forwardSingle(x, parameters: t, scratch: s))
                         }
                     }
                 }
