@@ -77,15 +77,15 @@ func estimateBlock<E: Environment, F: PolicyFamily>(
     family.update(&worker.base, to: theta)
     worker.perturbed.withUnsafeBufferPointer { family.update(&worker.candidate, to: $0) }
 
-    let gammaM = panel.teacher.myopicDiscount
     var sum = 0.0, judged = 0, steps = 0
     for n in 0..<pairs {
         var pairRng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b), UInt64(n + 1))
-        let t0 = env.rollout(&worker.base, myopicDiscount: gammaM, using: &pairRng)
-        let t1 = env.rollout(&worker.candidate, myopicDiscount: gammaM, using: &pairRng)
-        steps += t0.steps + t1.steps
-        if let delta = panel.estimateDifference(t0.shown, t1.shown, using: &pairRng) {
-            sum += delta
+        var none0 = NoRecording<E.State, Int>(), none1 = NoRecording<E.State, Int>()
+        let judged_ = panel.judgeRolloutPair(env: env, &worker.base, &worker.candidate, recorders: &none0, &none1,
+                                             using: &pairRng) { first, _, second, _, _ in (first.shown, second.shown) }
+        steps += judged_.steps
+        if let rate = judged_.rate {
+            sum += panel.estimatedDifference(rate: rate)
             judged += 1
         }
     }

@@ -76,6 +76,7 @@ public enum MonteCarlo {
 
     /// The mean return of `episodes` rollouts with its standard error, and the steps taken,
     /// using up to `threads` worker tasks (a TaskGroup); chunk c draws from stream (seed, c).
+    @inlinable
     public static func evaluate<E: Environment, F: PolicyFamily>(
         _ env: E, family: F, parameters: [Double], episodes: Int, seed: UInt64, threads: Int
     ) async -> (value: Estimate, steps: Int) where F.State == E.State {
@@ -110,6 +111,7 @@ public enum MonteCarlo {
     /// The same evaluation as ``evaluate(_:family:parameters:episodes:seed:threads:)`` (identical
     /// numbers), run synchronously on up to `threads` threads with ``Parallel/map(_:threads:_:)``:
     /// for evaluation points inside a training loop.
+    @inlinable
     public static func evaluateSync<E: Environment, F: PolicyFamily>(
         _ env: E, family: F, parameters: [Double], episodes: Int, seed: UInt64, threads: Int
     ) -> (value: Estimate, steps: Int) where F.State == E.State {
@@ -121,6 +123,7 @@ public enum MonteCarlo {
     }
 
     /// Merges the chunks' moments and step counts in chunk order (the order fixes the rounding).
+    @usableFromInline
     static func combine(_ results: [(RunningMoments, Int)]) -> (value: Estimate, steps: Int) {
         var total = RunningMoments()
         var steps = 0
