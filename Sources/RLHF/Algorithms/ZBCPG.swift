@@ -151,8 +151,7 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
             norm2 += s * s
             steps += e.steps
         }
-        var factor = h.alpha
-        if let clip = h.gradientClip, norm2 > clip * clip { factor *= clip / norm2.squareRoot() }
+        let factor = h.alpha * GradientClipping.factor(norm: norm2.squareRoot(), maxNorm: h.gradientClip)
         for (b, coordinates) in chosen.enumerated() {
             let step = factor * scales[b]
             for (i, c) in coordinates.enumerated() { parameters[c] += step * workers[b].direction[i] }

@@ -86,7 +86,7 @@ public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.
         }
         // Step 3: ĝ = (d/μ) Δ̂ v, whose norm is (d/μ)|Δ̂| because v is a unit vector.
         var scale = Double(d) / hyper.mu * estimate.meanDifference
-        if let clip = hyper.gradientClip, abs(scale) > clip { scale = scale > 0 ? clip : -clip }
+        scale *= GradientClipping.factor(norm: abs(scale), maxNorm: hyper.gradientClip)
         // Step 4: gradient ascent.
         let step = hyper.alpha * scale
         for i in 0..<d { parameters[i] += step * worker.direction[i] }

@@ -493,14 +493,7 @@ public struct PPO<E: Environment> {
     /// Joint gradient-norm clip over both networks, then one Adam step each.
     mutating func step() {
         if let maxNorm = hyper.maxGradientNorm {
-            let np = policy.network.gradients.withUnsafeBufferPointer { GradientClipping.norm($0) }
-            let nv = valueNetwork.gradients.withUnsafeBufferPointer { GradientClipping.norm($0) }
-            let total = (np * np + nv * nv).squareRoot()
-            if total > maxNorm && total.isFinite {
-                let scale = maxNorm / total
-                for i in policy.network.gradients.indices { policy.network.gradients[i] *= scale }
-                for i in valueNetwork.gradients.indices { valueNetwork.gradients[i] *= scale }
-            }
+            GradientClipping.clipGlobalNorm(&policy.network.gradients, &valueNetwork.gradients, maxNorm: maxNorm)
         }
         policyOptimizer.step(&policy.network)
         valueOptimizer.step(&valueNetwork)

@@ -507,12 +507,7 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
 
     /// x ← x + step·g, g's global norm clipped to `clip` first.
     static func ascend(_ x: inout [Double], along g: inout [Double], step: Double, clip: Double?) {
-        if let clip {
-            var n2 = 0.0
-            for v in g { n2 += v * v }
-            let n = n2.squareRoot()
-            if n > clip { let s = clip / n; for j in 0..<g.count { g[j] *= s } }
-        }
+        if let clip { GradientClipping.clipGlobalNorm(&g, maxNorm: clip) }
         for j in 0..<x.count { x[j] += step * g[j] }
     }
 }
