@@ -574,6 +574,8 @@ public struct PPOTrueReward<E: Environment>: PreferenceOptimizer {
     public let updates: Int
     /// What the last update did.
     public private(set) var lastStatistics: PPOStatistics?
+    /// PPO's figures (``DiagnosticAccumulator/addPPO(_:)``).
+    var diagnostics = DiagnosticAccumulator()
 
     /// Creates the optimizer; the step size anneals over `updates` when the hyperparameters ask.
     public init(env: E, policy: NeuralSoftmaxPolicy, hyper: PPOHyperparameters = .init(), updates: Int, seed: UInt64) throws {
@@ -598,6 +600,24 @@ public struct PPOTrueReward<E: Environment>: PreferenceOptimizer {
     public mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int {
         let s = ppo.update(t)
         lastStatistics = s
+        diagnostics.addPPO(s)
         return s.steps
+    }
+
+    public mutating func takeDiagnostics() -> [Diagnostic] { diagnostics.take() }
+}
+
+extension DiagnosticAccumulator {
+    /// One PPO update's figures (of its last minibatch where per-minibatch, as CleanRL logs
+    /// them): `approx_kl` (k3 estimator), `clip_fraction`, `policy_loss`, `value_loss`,
+    /// `entropy`, `explained_variance`, `epochs` (fewer after a target-KL stop).
+    mutating func addPPO(_ s: PPOStatistics) {
+        add("approx_kl", s.approximateKL)
+        add("clip_fraction", s.clipFraction)
+        add("policy_loss", s.policyLoss)
+        add("value_loss", s.valueLoss)
+        add("entropy", s.entropy)
+        add("explained_variance", s.explainedVariance)
+        add("epochs", Double(s.epochs))
     }
 }

@@ -230,6 +230,9 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
     public private(set) var featurizedPairs: [FeaturizedPair] = []
     /// The last iteration's statistics.
     public private(set) var lastStatistics: BilevelStatistics?
+    /// Per iteration (``DiagnosticAccumulator/addBilevel(_:)``): the upper objective Ĝ, the
+    /// norms of its gradient and of the penalty term, the critics' TD losses, σ.
+    var diagnostics = DiagnosticAccumulator()
     /// The exact model (tabular environments), and its trajectories when few enough (exact mode).
     public let tabular: TabularBilevelModel?
     public let enumeration: TrajectoryEnumeration?
@@ -341,6 +344,7 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
         lastStatistics = BilevelStatistics(sigma: sigma, upperLogLikelihood: upper, upperGradientNorm: gNorm,
                                            penaltyGradientNorm: pNorm, lowerCriticLoss: lowerLoss, criticLoss: loss,
                                            judgedPairs: judged)
+        diagnostics.addBilevel(lastStatistics!)
         guard theta.allSatisfy(\.isFinite), lowerTheta.allSatisfy(\.isFinite), rewardParameters.allSatisfy(\.isFinite) else {
             throw RLHFError.diverged(iteration: k, message: "λ, λ' or φ is no longer finite (lower the step sizes or raise σ)")
         }
@@ -509,5 +513,25 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
     static func ascend(_ x: inout [Double], along g: inout [Double], step: Double, clip: Double?) {
         if let clip { GradientClipping.clipGlobalNorm(&g, maxNorm: clip) }
         for j in 0..<x.count { x[j] += step * g[j] }
+    }
+}
+
+extension Bilevel {
+    public mutating func takeDiagnostics() -> [Diagnostic] { diagnostics.take() }
+}
+
+extension DiagnosticAccumulator {
+    /// One bilevel iteration's figures: `upper_g`, Ĝ, the mean log-likelihood of the fresh
+    /// pairs' labels under R_φ (before φ's update); `g_gradient_norm` and `penalty_gradient_norm`,
+    /// ‖∇̂_φ G‖ and ‖(∇̂_φ J(λ) − ∇̂_φ J(λ'))/σ‖ of the last reward step; `critic_td_loss` and
+    /// `lower_critic_td_loss`, the critics' TD errors (0 in exact mode); `sigma`; `judged_pairs`.
+    mutating func addBilevel(_ s: BilevelStatistics) {
+        add("upper_g", s.upperLogLikelihood)
+        add("g_gradient_norm", s.upperGradientNorm)
+        add("penalty_gradient_norm", s.penaltyGradientNorm)
+        add("critic_td_loss", s.criticLoss)
+        add("lower_critic_td_loss", s.lowerCriticLoss)
+        add("sigma", s.sigma)
+        add("judged_pairs", Double(s.judgedPairs))
     }
 }
