@@ -55,6 +55,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A worked example of the open registries: a user-defined environment and algorithm,
+        // trained by name and compared with ZPG in a small study (built and run by CI).
+        .executableTarget(
+            name: "rlhf-example",
+            dependencies: ["RLHF", "RLHFStudy"],
+            path: "Examples/CustomEnvironment"
+        ),
         .testTarget(name: "RLHFTests", dependencies: ["RLHF"]),
         .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF"]),
     ]

@@ -316,7 +316,7 @@ struct BudgetDefaultsTests {
             c.bilevel.actorEpisodes = 2
             c.bilevel.rewardEpisodes = 2
             c.bilevel.critic.hidden = [4]
-        case .zpg, .zbcpg:
+        default:
             break
         }
         return c
