@@ -173,8 +173,9 @@ struct ContinuousPendulumTests {
     /// env.unwrapped.state = np.array([-4.0, 7.5])`, then `env.step(np.array([a]))` for the
     /// actions below, printing `repr` of `env.unwrapped.state` and of the reward. The first three
     /// steps clip both the torque (3 → 2, −5 → −2, 0.5) and the speed (→ 8); the last two clip
-    /// ±10 → ±2. Both sides compute sin with the C library, so the agreement is to the last bits;
-    /// the tolerance 1e-13 allows an ulp-level difference in `sin` between libms.
+    /// ±10 → ±2. Both sides compute sin with the C library and the same operation order, so on
+    /// Linux/glibc the numbers agree bit for bit; the tolerance 1e-13 allows an ulp-level
+    /// difference in `sin` between libms.
     @Test("matches Gymnasium's Pendulum-v1 on a fixed action sequence")
     func gymnasiumSequence() {
         let actions = [3.0, -5.0, 0.5, -2.0, 2.0, 0.0, 1.25, -0.75, 10.0, -10.0]

@@ -52,7 +52,9 @@ extension NeuralFamily: EpisodicPolicyFamily {
 /// ``Pendulum`` does (CleanRL's continuous PPO: the buffer keeps u, the environment clips).
 /// With ``deterministic`` the actor plays the mean (clipped likewise) and draws nothing.
 public struct GaussianPolicyFamily<E: EpisodicEnvironment>: EpisodicPolicyFamily where E.Action == [Double] {
+    /// The environment's state type.
     public typealias State = E.State
+    /// A real vector in the environment's box.
     public typealias Action = [Double]
 
     /// The environment whose features the policy reads.
@@ -98,7 +100,9 @@ public struct GaussianPolicyFamily<E: EpisodicEnvironment>: EpisodicPolicyFamily
     /// The acting form: θ and scratch buffers; allocation-free per step once the caller has
     /// released the previous action (the returned array reuses the actor's storage).
     public struct Actor: EpisodicActor {
+        /// The environment's state type.
         public typealias State = E.State
+        /// A real vector in the environment's box.
         public typealias Action = [Double]
         let env: E
         let policy: GaussianPolicy
