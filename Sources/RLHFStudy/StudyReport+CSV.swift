@@ -28,8 +28,7 @@ extension StudyReport {
     /// precision (Swift's shortest round-tripping form), an empty field for a nil standard
     /// error, `true`/`false` for `final`; fields with commas, quotes or line breaks are quoted.
     /// After ``resultColumns`` come the algorithms' diagnostics (``ResultRow/diagnostics``), one
-    /// column per name in the order the rows first name them, empty in rows without it, `nan`
-    /// where a figure was undefined.
+    /// column per name in the order the rows first name them, empty in rows without it.
     public static func csv(_ rows: [ResultRow]) -> String {
         var names: [String] = []
         for r in rows { for d in r.diagnostics where !names.contains(d.name) { names.append(d.name) } }
@@ -40,7 +39,7 @@ extension StudyReport {
                           "\(r.normalizedValue)", "\(r.wallSeconds)", r.isFinal ? "true" : "false"]
             for name in names {
                 let d = r.diagnostics.first { $0.name == name }
-                fields.append(d.map { $0.value.isNaN ? "nan" : "\($0.value)" } ?? "")
+                fields.append(d.map { "\($0.value)" } ?? "")
             }
             out += fields.map(csvField).joined(separator: ",") + "\n"
         }
@@ -58,7 +57,7 @@ extension StudyReport {
 
     /// Reads a training study's `results.csv` back. Columns are found by name (any order); every
     /// column of ``resultColumns`` must be present; every other column is a diagnostic (a
-    /// number, `nan`, or empty where the row has none).
+    /// finite number, or empty where the row has none).
     ///
     /// - Throws: ``CSVError`` naming the line of a missing header, a missing column, a record
     ///   with the wrong number of fields, an unparsable number or flag, or an unterminated quote.
@@ -80,7 +79,7 @@ extension StudyReport {
                              diagnostics: try table.extraColumns.compactMap { name, k in
                                  let text = record.fields[k]
                                  if text.isEmpty { return nil }
-                                 return Diagnostic(name: name, value: try number(text, name, record.line, Double.init))
+                                 return Diagnostic(name: name, value: try number(text, name, record.line, { Double($0).flatMap { $0.isFinite ? $0 : nil } }))
                              })
         }
     }

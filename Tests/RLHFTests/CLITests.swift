@@ -70,7 +70,8 @@ struct CLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let csv = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8)
         let rows = csv.split(separator: "\n")
-        #expect(rows.first == "iteration,queries,env_steps,value,value_se,normalized_value,wall_seconds")
+        // The fixed columns, then ZBCPG's diagnostics (README "Diagnostics at every evaluation point").
+        #expect(rows.first == "iteration,queries,env_steps,value,value_se,normalized_value,wall_seconds,abs_delta,mean_delta,tied_share,skipped_share,gradient_norm")
         #expect(rows.count > 10)
         #expect(rows.last!.hasPrefix("100,32000,"))
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as? [String: Any])

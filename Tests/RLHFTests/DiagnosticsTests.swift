@@ -32,11 +32,11 @@ struct DiagnosticsTests {
         a.add("x", 4)
         a.add("y", 2)
         a.add("z", .nan)
+        a.add("w", .infinity)
         let d = a.take()
-        #expect(d.map(\.name) == ["x", "y", "z"])
+        #expect(d.map(\.name) == ["x", "y"], "never-finite figures are left out")
         #expect(d[0].value == 2.5)
         #expect(d[1].value == 2)
-        #expect(d[2].value.isNaN)
         #expect(a.take().isEmpty)
     }
 

@@ -3,7 +3,8 @@
 public struct Diagnostic: Sendable, Codable, Equatable {
     /// The column name, snake_case (`approx_kl`, `reward_accuracy`).
     public var name: String
-    /// The figure (NaN when it was not defined over the interval, e.g. no pair judged).
+    /// The figure (always finite: a figure undefined over the whole interval, e.g. with no pair
+    /// judged, is left out of the point's record).
     public var value: Double
 
     /// Creates a figure.
@@ -26,7 +27,8 @@ public struct DiagnosticAccumulator: Sendable, Equatable {
     /// An empty accumulator.
     public init() {}
 
-    /// Adds one value of `name`; a NaN (undefined this iteration) only registers the name.
+    /// Adds one value of `name`; a non-finite one (undefined this iteration, e.g. a share of
+    /// zero pairs passed as NaN) only registers the name.
     public mutating func add(_ name: String, _ value: Double) {
         let i: Int
         if let found = names.firstIndex(of: name) {
@@ -37,14 +39,15 @@ public struct DiagnosticAccumulator: Sendable, Equatable {
             counts.append(0)
             i = names.count - 1
         }
-        guard !value.isNaN else { return }
+        guard value.isFinite else { return }
         sums[i] += value
         counts[i] += 1
     }
 
-    /// The means since the last call (NaN for a figure never defined in between), and a reset.
+    /// The means since the last call, in the order of first report (a figure never finite in
+    /// between is left out), and a reset.
     public mutating func take() -> [Diagnostic] {
         defer { self = DiagnosticAccumulator() }
-        return names.indices.map { Diagnostic(name: names[$0], value: counts[$0] > 0 ? sums[$0] / Double(counts[$0]) : .nan) }
+        return names.indices.compactMap { counts[$0] > 0 ? Diagnostic(name: names[$0], value: sums[$0] / Double(counts[$0])) : nil }
     }
 }

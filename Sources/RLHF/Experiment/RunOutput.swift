@@ -63,8 +63,8 @@ public enum RunOutput {
     }
 
     /// `metrics.csv` for these records: empty `value_se` when values are exact, then one column
-    /// per diagnostic of the algorithm (empty where a point has none, e.g. the first; `nan`
-    /// where a figure was undefined over the interval).
+    /// per diagnostic of the algorithm (empty where a point has none: the first, or a figure
+    /// undefined over the whole interval).
     public static func csv(_ records: [TrainingRecord]) -> String {
         let names = diagnosticNames(records)
         var lines = [([csvHeader] + names).joined(separator: ",")]
@@ -73,7 +73,7 @@ public enum RunOutput {
             var line = "\(r.iteration),\(r.queries),\(r.envSteps),\(r.value),\(se),\(r.normalizedValue),\(r.wallSeconds)"
             for name in names {
                 line += ","
-                if let d = r.diagnostics?.first(where: { $0.name == name }) { line += d.value.isNaN ? "nan" : "\(d.value)" }
+                if let d = r.diagnostics?.first(where: { $0.name == name }) { line += "\(d.value)" }
             }
             lines.append(line)
         }
