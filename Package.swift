@@ -55,7 +55,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RLHFTests", dependencies: ["RLHF"]),
-        .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF"]),
+        // Fixtures shared by both test targets (the `classic` setting, temporary folders, …).
+        .target(name: "RLHFTestSupport", dependencies: ["RLHF"], path: "Tests/RLHFTestSupport"),
+        .testTarget(name: "RLHFTests", dependencies: ["RLHF", "RLHFTestSupport"]),
+        .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF", "RLHFTestSupport"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 /// A tabular environment around an explicit ``TabularMDP`` with one-hot features (tests only).
 struct BilevelTinyEnv: TabularEnvironment {
@@ -225,8 +226,7 @@ struct BilevelTests {
 
     @Test("the DQN critic converges to the exact discounted Q of a fixed policy on classic")
     func criticConverges() throws {
-        var env = try GridWorld(preset: #require(GridWorldPreset.named("classic")))
-        env.featureMode = .oneHot
+        let env = try Classic.gridWorld()
         let tab = TabularBilevelModel(env: env)
         let n = env.stateCount
         var (policy, reward) = Self.networks(states: n, actions: 4, seed: 3, scale: 0.5)
@@ -299,21 +299,10 @@ struct BilevelTests {
 
     // MARK: - Algorithm 1
 
-    static func classic() throws -> (GridWorld, EvaluatorPanel, NeuralSoftmaxPolicy, (([Double]) -> Double)) {
-        var env = try GridWorld(preset: #require(GridWorldPreset.named("classic")))
-        env.featureMode = .oneHot
-        let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
-        var rng = Xoshiro256(seed: 5)
-        let policy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: 4, uniformStart: true, using: &rng)
-        let family = NeuralTabularFamily(env: env, policy: policy)
-        let uniform = env.model.value(policy: env.model.uniformPolicy), best = env.model.optimalValue
-        let normalized = { (theta: [Double]) in (env.model.value(policy: family.probabilities(theta)) - uniform) / (best - uniform) }
-        return (env, panel, policy, normalized)
-    }
-
     @Test("Algorithm 1 improves the true value on classic with a small budget, deterministically")
     func algorithmImproves() throws {
-        let (env, panel, policy, normalized) = try Self.classic()
+        let (env, panel, policy) = try Classic.fixture()
+        let normalized = { (theta: [Double]) in Classic.normalizedValue(theta, env: env, policy: policy) }
         var results: [String] = []
         for exact in [false, true] {
             var runs: [[Double]] = []
