@@ -299,11 +299,19 @@ struct BilevelTests {
 
     // MARK: - Algorithm 1
 
+    /// 5000 queries (50 iterations) from the uniform policy (normalized 0), seed 7. The run's
+    /// policy, π_λ' (the tracker of λ*(φ), what a run reports by default), improves in both modes;
+    /// measured: sampled 0.0636, exact 0.0393 normalized, so the margin 0.02 is half the exact gain
+    /// (with the policy step sizes β = β' = 0 it stays at 0). π_λ, which follows σ∇_λ G more than
+    /// ∇_λ J in its first steps at σ = 10, is not checked: sampled 0.025, exact −0.002 (it rises
+    /// later; the diagnosis test: 0.31 after 400 iterations). The fitted reward orders fresh pairs
+    /// well above chance (0.5): measured 0.774 sampled, 0.776 exact; the true expected reward 0.857.
     @Test("Algorithm 1 improves the true value on classic with a small budget, deterministically")
     func algorithmImproves() throws {
         let (env, panel, policy) = try Classic.fixture()
         let normalized = { (theta: [Double]) in Classic.normalizedValue(theta, env: env, policy: policy) }
-        var results: [String] = []
+        let initial = normalized(policy.network.parameters)
+        #expect(abs(initial) < 1e-12, "the fixture's policy starts uniform")
         for exact in [false, true] {
             var runs: [[Double]] = []
             for _ in 0..<(exact ? 1 : 2) {
@@ -314,21 +322,14 @@ struct BilevelTests {
                 #expect(ledger.used == 5000 && alg.featurizedPairs.count == 500)
                 let v = normalized(alg.parameters), vLower = normalized(alg.lowerLevelParameters)
                 let agreement = alg.rewardAgreement(pairs: 300, seed: 1)
-                results.append(String(format: "exact=%@: %d iterations, normalized λ %.3f, λ' %.3f, agreement %.3f",
-                                      "\(exact)", k, v, vLower, agreement))
-                // Better than the uniform policy (normalized 0): λ' (the J tracker) in both modes,
-                // the deployed λ in sampled mode. With σ = 10, λ's first steps follow σ∇_λ G more
-                // than ∇_λ J; in exact mode it is still at the uniform value after 50 iterations
-                // (measured −0.002; λ' 0.039) and rises later (the diagnosis test: 0.31 after 400).
-                // Measured, sampled: λ 0.025, λ' 0.064.
-                #expect(vLower > 0)
-                if !exact { #expect(v > 0) } else { #expect(v > -0.01) }
-                #expect(agreement.isNaN || (0...1).contains(agreement))
+                print(String(format: "exact=%@: %d iterations, normalized initial %.4f, λ %.4f, λ' %.4f, agreement %.3f",
+                             "\(exact)", k, initial, v, vLower, agreement))
+                #expect(vLower - initial >= 0.02, "exact=\(exact): λ' \(vLower), initial \(initial)")
+                #expect(agreement > 0.65, "exact=\(exact): agreement \(agreement)")
                 runs.append(alg.parameters + alg.lowerLevelParameters + alg.rewardParameters)
             }
             if runs.count == 2 { #expect(runs[0] == runs[1]) }
         }
-        print(results.joined(separator: "\n"))
     }
 
     @Test("validation rejects bad hyperparameters and exact mode needs a tabular environment")
