@@ -62,7 +62,9 @@ let package = Package(
             dependencies: ["RLHF", "RLHFStudy"],
             path: "Examples/CustomEnvironment"
         ),
-        .testTarget(name: "RLHFTests", dependencies: ["RLHF"]),
-        .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF"]),
+        // Fixtures shared by both test targets (the `classic` setting, temporary folders, …).
+        .target(name: "RLHFTestSupport", dependencies: ["RLHF"], path: "Tests/RLHFTestSupport"),
+        .testTarget(name: "RLHFTests", dependencies: ["RLHF", "RLHFTestSupport"]),
+        .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF", "RLHFTestSupport"]),
     ]
 )

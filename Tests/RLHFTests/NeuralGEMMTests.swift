@@ -1,5 +1,6 @@
 import Testing
 import RLHF
+import RLHFTestSupport
 
 @Suite("Neural: matrix kernels")
 struct NeuralGEMMTests {

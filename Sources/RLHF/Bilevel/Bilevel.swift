@@ -7,9 +7,10 @@ import Darwin
 /// Hyperparameters of bilevel online RLHF (spec §5, Algorithm 1), with their defaults.
 ///
 /// Defaults, from runs on `classic` (one-hot features; tabular policy, reward and critic;
-/// Bradley-Terry panel, M = 10; `BilevelExperiments`, BILEVEL_DUMP prints the learned reward and
-/// the value of λ*(φ)). What decides the defaults is the diagnosis of why the method used to sit
-/// at ≈ 0.15 normalized value (the policy that bumps into a wall until the horizon) at every budget:
+/// Bradley-Terry panel, M = 10; `scripts/experiments.py bilevel` repeats such runs; the diagnosis
+/// also compared the learned reward with the true one and solved λ*(φ) exactly). What decides
+/// the defaults is the diagnosis of why the method used to sit at ≈ 0.15 normalized value (the
+/// policy that bumps into a wall until the horizon) at every budget:
 /// - Each level works alone. With r_φ at the true expected reward, the lower level reaches
 ///   ≈ 0.99 (exact) / 0.95 (sampled, some seeds stall) in 100 iterations; with the policy frozen at
 ///   uniform, the reward fit agrees with the true preferences on ≈ 0.85–0.9 of fresh pairs (as
@@ -67,7 +68,7 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
 
     /// σ₀, the penalty parameter of Φ_σ (smaller: closer to the bilevel problem, noisier φ-steps).
     ///
-    /// 10 (was 1), from `classic`, Bradley-Terry, M = 10, 5 seeds each (`BilevelExperiments`):
+    /// 10 (was 1), from `classic`, Bradley-Terry, M = 10, 5 seeds each (runs as in `scripts/experiments.py bilevel`):
     /// at 10⁵ queries σ = 10 gives 0.34 [0.33–0.36] and never stalls, σ = 1 gives 0.23 with two
     /// seeds in five on the wall-bumping stall (0.15); at 10⁶ σ = 1 stalls on three seeds in five
     /// (median 0.15). Why a larger σ helps here: the bilevel objective itself has its optima on
