@@ -86,29 +86,25 @@ public enum MonteCarlo {
         })
     }
 
-    /// Runs `body` on chunks 0..<chunks with up to `threads` worker tasks (a TaskGroup; inline
-    /// when `threads` ≤ 1) and returns the results in chunk order.
+    /// Runs `body` on work items 0..<count with up to `threads` worker tasks (a TaskGroup;
+    /// inline when `threads` ≤ 1) and returns the results in item order.
     @inlinable
-    static func runChunks(_ chunks: Int, threads: Int,
-                          _ body: @escaping @Sendable (Int) -> (RunningMoments, Int)) async -> [(RunningMoments, Int)] {
-        var results = [(RunningMoments, Int)?](repeating: nil, count: chunks)
+    static func runChunks<T: Sendable>(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) -> T) async -> [T] {
+        var results = [T?](repeating: nil, count: count)
         if threads <= 1 {
-            for c in 0..<chunks { results[c] = body(c) }
+            for c in 0..<count { results[c] = body(c) }
         } else {
-            await withTaskGroup(of: (Int, RunningMoments, Int).self) { group in
+            await withTaskGroup(of: (Int, T).self) { group in
                 var next = 0
                 func launch() {
                     let c = next
                     next += 1
-                    group.addTask {
-                        let r = body(c)
-                        return (c, r.0, r.1)
-                    }
+                    group.addTask { (c, body(c)) }
                 }
-                for _ in 0..<min(threads, chunks) { launch() }
-                for await (c, m, s) in group {
-                    results[c] = (m, s)
-                    if next < chunks { launch() }
+                for _ in 0..<min(threads, count) { launch() }
+                for await (c, r) in group {
+                    results[c] = r
+                    if next < count { launch() }
                 }
             }
         }
@@ -145,16 +141,36 @@ public enum MonteCarlo {
     /// stream: episode j of chunk c draws from (seed, c, j). So the numbers differ from
     /// `evaluate`'s (whose chunk c draws all its episodes in sequence from stream (seed, c)) —
     /// they are statistically the same estimate — and they depend neither on `threads` nor on
-    /// `width` (returns are added in episode order).
+    /// `width`: each chunk's returns are added in episode order, the chunks merged in order.
+    ///
+    /// A work item is a run of up to ``batchedGroupChunks`` consecutive chunks (fewer when that
+    /// leaves threads idle) rolled out by ONE engine call, whose batch is refilled across chunk
+    /// boundaries: it drains (runs below `width`) once per item instead of once per chunk.
     @inlinable
     public static func evaluateBatched<E: Environment, F: BatchPolicyFamily>(
         _ env: E, family: F, parameters: [Double], episodes: Int, seed: UInt64, threads: Int,
         width: Int = defaultBatchWidth
     ) async -> (value: Estimate, steps: Int) where F.State == E.State {
         let theta = parameters
-        return combine(await runChunks((episodes + chunkSize - 1) / chunkSize, threads: threads) { c in
-            runBatchedChunk(env, family: family, theta: theta, chunk: c, episodes: episodes, seed: seed, width: width)
-        })
+        let groups = batchedGroups(chunks: (episodes + chunkSize - 1) / chunkSize, threads: threads)
+        let results = await runChunks(groups.count, threads: threads) { g in
+            runBatchedChunks(env, family: family, theta: theta, chunks: groups[g], episodes: episodes, seed: seed, width: width)
+        }
+        return combine(results.flatMap { $0 })
+    }
+
+    /// Most chunks one work item of a batched evaluation holds (64 × 256 episodes).
+    public static let batchedGroupChunks = 64
+
+    /// Consecutive runs of chunks, the work items of a batched evaluation: as few as
+    /// ``batchedGroupChunks`` allows, but at least two per thread when `threads` > 1 (so that
+    /// the TaskGroup can balance them), nearly equal in size.
+    @inlinable
+    static func batchedGroups(chunks: Int, threads: Int) -> [Range<Int>] {
+        guard chunks > 0 else { return [] }
+        var count = (chunks + batchedGroupChunks - 1) / batchedGroupChunks
+        if threads > 1 { count = max(count, min(chunks, 2 * threads)) }
+        return (0..<count).map { g in (g * chunks / count)..<((g + 1) * chunks / count) }
     }
 
     /// The same evaluation as ``evaluateBatched(_:family:parameters:episodes:seed:threads:width:)``
@@ -164,28 +180,34 @@ public enum MonteCarlo {
         _ env: E, family: F, parameters: [Double], episodes: Int, seed: UInt64, threads: Int,
         width: Int = defaultBatchWidth
     ) -> (value: Estimate, steps: Int) where F.State == E.State {
-        let chunks = (episodes + chunkSize - 1) / chunkSize
-        return combine(Parallel.map(chunks, threads: threads) { c in
-            runBatchedChunk(env, family: family, theta: parameters, chunk: c, episodes: episodes, seed: seed, width: width)
-        })
+        let groups = batchedGroups(chunks: (episodes + chunkSize - 1) / chunkSize, threads: threads)
+        return combine(Parallel.map(groups.count, threads: threads) { g in
+            runBatchedChunks(env, family: family, theta: parameters, chunks: groups[g], episodes: episodes, seed: seed, width: width)
+        }.flatMap { $0 })
     }
 
-    /// Rolls out chunk `c` of a batched evaluation: episode j from stream (seed, c, j).
+    /// Rolls out the chunks `chunks` of a batched evaluation in one engine call (episode j of
+    /// chunk c from stream (seed, c, j)) and returns each chunk's moments and steps, in order.
     @inlinable
-    static func runBatchedChunk<E: Environment, F: BatchPolicyFamily>(
-        _ env: E, family: F, theta: [Double], chunk c: Int, episodes: Int, seed: UInt64, width: Int
-    ) -> (RunningMoments, Int) where F.State == E.State {
-        let start = c * chunkSize, count = min(episodes, start + chunkSize) - start
-        var generators = (0..<count).map { j in Xoshiro256(seed: seed, stream: UInt64(c), UInt64(j)) }
-        var actor = theta.withUnsafeBufferPointer { family.makeBatchActor($0, capacity: min(width, count)) }
-        let summaries = env.rollouts(&actor, generators: &generators, width: width)
-        var m = RunningMoments()
-        var steps = 0
-        for e in summaries {
-            m.add(e.totalReturn)
-            steps += e.steps
+    static func runBatchedChunks<E: Environment, F: BatchPolicyFamily>(
+        _ env: E, family: F, theta: [Double], chunks: Range<Int>, episodes: Int, seed: UInt64, width: Int
+    ) -> [(RunningMoments, Int)] where F.State == E.State {
+        let start = chunks.lowerBound * chunkSize, end = min(episodes, chunks.upperBound * chunkSize)
+        guard end > start else { return chunks.map { _ in (RunningMoments(), 0) } }
+        var generators = (start..<end).map { e in
+            Xoshiro256(seed: seed, stream: UInt64(e / chunkSize), UInt64(e % chunkSize))
         }
-        return (m, steps)
+        var actor = theta.withUnsafeBufferPointer { family.makeBatchActor($0, capacity: min(width, end - start)) }
+        let summaries = env.rollouts(&actor, generators: &generators, width: width)
+        return chunks.map { c in
+            var m = RunningMoments()
+            var steps = 0
+            for e in max(start, c * chunkSize)..<min(end, (c + 1) * chunkSize) {
+                m.add(summaries[e - start].totalReturn)
+                steps += summaries[e - start].steps
+            }
+            return (m, steps)
+        }
     }
 
     /// Merges the chunks' moments and step counts in chunk order (the order fixes the rounding).

@@ -103,7 +103,7 @@ extension MLP {
     /// Returns the output rows (batch × outputSize) in the workspace.
     func forwardForActing(batch: Int, parameters: UnsafeBufferPointer<Double>, workspace: MLPWorkspace) -> UnsafePointer<Double> {
         precondition(parameters.count == parameterCount, "MLP.forward: \(parameters.count) parameters, expected \(parameterCount)")
-        precondition(batch <= workspace.capacity && workspace.widths == widths, "MLP.forward: workspace too small or for other widths")
+        precondition(batch <= workspace.capacity && workspace.widths.count == widths.count, "MLP.forward: workspace too small or for other widths")
         workspace.batch = batch
         let theta = parameters.baseAddress!
         for l in 0..<layers.count {
