@@ -111,26 +111,59 @@ struct BatchedEpisodeTests {
         let network = policy.network
         let rows = 500
         let features = (0..<(rows * 4)).map { _ in 0.3 * rng.normal() }
-        let workspace = MLPWorkspace(for: network, capacity: rows)
+        let acting = network.parameters.withUnsafeBufferPointer { ActingNetwork(network: network, theta: $0, capacity: rows) }
         var scratch = [Double](repeating: 0, count: 64)
         var worst = 0.0, bitwise = 0
         network.parameters.withUnsafeBufferPointer { theta in
             features.withUnsafeBufferPointer { x in
-                workspace.pointer(0).update(from: x.baseAddress!, count: rows * 4)
-                let batched = network.forwardForActing(batch: rows, parameters: theta, workspace: workspace)
+                acting.input.update(from: x.baseAddress!, count: rows * 4)
+                let (batched, stride) = acting.forward(batch: rows)
                 for r in 0..<rows {
                     let single = scratch.withUnsafeMutableBufferPointer {
                         Array(network.forwardSingle(UnsafeBufferPointer(rebasing: x[(r * 4)..<(r * 4 + 4)]), parameters: theta, scratch: $0))
                     }
                     for a in 0..<2 {
-                        worst = max(worst, abs(single[a] - batched[r * 2 + a]))
-                        if single[a] == batched[r * 2 + a] { bitwise += 1 }
+                        worst = max(worst, abs(single[a] - batched[r * stride + a]))
+                        if single[a] == batched[r * stride + a] { bitwise += 1 }
                     }
                 }
             }
         }
         #expect(worst < 1e-13, "largest logit difference \(worst)")
         print("batched vs single-row MLP logits: \(bitwise) of \(2 * rows) bitwise equal, largest difference \(worst)")
+    }
+
+    @Test("the padded acting network computes the network's outputs (odd widths, several layers, each activation)",
+          arguments: [Activation.tanh, .relu, .leakyReLU(slope: 0.1)])
+    func actingNetworkMatchesForward(activation: Activation) {
+        var rng = Xoshiro256(seed: 4)
+        let network = MLP(inputSize: 3, hidden: [5, 9], outputSize: 3, activation: activation, zeroLastLayer: false, using: &rng)
+        let rows = 37
+        let features = (0..<(rows * 3)).map { _ in rng.normal() }
+        let expected = network.forward(features)
+        let acting = network.parameters.withUnsafeBufferPointer { ActingNetwork(network: network, theta: $0, capacity: 4) }
+        acting.reserve(rows)
+        features.withUnsafeBufferPointer { acting.input.update(from: $0.baseAddress!, count: rows * 3) }
+        let (out, stride) = acting.forward(batch: rows)
+        #expect(stride == 8)
+        for r in 0..<rows {
+            for a in 0..<3 { #expect(abs(out[r * stride + a] - expected[r * 3 + a]) < 1e-12) }
+        }
+    }
+
+    @Test("updating a copied batch actor leaves the original's θ alone")
+    func batchActorCopyOnWrite() {
+        let env = CartPole()
+        var rng = Xoshiro256(seed: 1)
+        let policy = NeuralSoftmaxPolicy(featureCount: 4, hidden: [16], actionCount: 2, uniformStart: false, using: &rng)
+        let family = NeuralFamily(env: env, policy: policy)
+        let theta = policy.network.parameters
+        let original = theta.withUnsafeBufferPointer { family.makeBatchActor($0, capacity: 8) }
+        var copy = original
+        let zeros = [Double](repeating: 0, count: theta.count)
+        zeros.withUnsafeBufferPointer { family.update(&copy, to: $0) }
+        #expect(copy.network !== original.network)
+        #expect(original.network.parameters[0] != 0 && copy.network.parameters[0] == 0)
     }
 
     @Test("CartPole with the batched MLP actor: nearly every episode as runEpisode's (equal returns), same mean",
