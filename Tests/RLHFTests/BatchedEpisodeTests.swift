@@ -231,6 +231,18 @@ struct BatchedEpisodeTests {
         #expect(a.value.count == 1000)
     }
 
+    @Test("batched work items: consecutive runs of chunks covering them all, at least two per thread")
+    func batchedGroups() {
+        for (chunks, threads) in [(1, 1), (5, 1), (64, 1), (65, 1), (300, 1), (3, 2), (79, 2), (200, 8)] {
+            let groups = MonteCarlo.batchedGroups(chunks: chunks, threads: threads)
+            #expect(groups.first?.lowerBound == 0 && groups.last?.upperBound == chunks)
+            #expect(zip(groups, groups.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+            #expect(groups.allSatisfy { !$0.isEmpty && $0.count <= MonteCarlo.batchedGroupChunks })
+            if threads > 1 { #expect(groups.count >= min(chunks, 2 * threads)) }
+        }
+        #expect(MonteCarlo.batchedGroups(chunks: 0, threads: 4).isEmpty)
+    }
+
     @Test("batched Monte-Carlo agrees with the exact value and with the sequential evaluation")
     func evaluateBatchedAgrees() async throws {
         let g = try GridWorld(preset: #require(GridWorldPreset.named("classic")))
