@@ -22,6 +22,54 @@ public struct NoRecording<State, Action>: EpisodeRecorder {
     public mutating func record(time: Int, state: State, action: Action, result: StepResult<State>) {}
 }
 
+/// The running sums of one episode, step by step: what ``EpisodeSummary`` reports, accumulated
+/// the one way both episode loops (``EpisodicEnvironment/runEpisode(_:recorder:myopicDiscount:using:)``
+/// and the lock-step ``EpisodicEnvironment/runEpisodes(_:generators:width:recorders:myopicDiscount:)``)
+/// share, so that their summaries agree bit for bit.
+@frozen
+public struct EpisodeAccumulator: Sendable {
+    /// R(τ) so far: Σₜ γᵗ rₜ.
+    public var totalReturn = 0.0
+    /// The myopic return so far: Σₜ γ_m^{T−1−t} rₜ over the steps taken.
+    public var myopicReturn = 0.0
+    /// γᵗ of the next step.
+    @usableFromInline var weight = 1.0
+    /// Steps taken T.
+    public var steps = 0
+    /// Whether the last step was terminal.
+    public var terminated = false
+    /// γ.
+    @usableFromInline let discount: Double
+    /// γ_m.
+    @usableFromInline let myopicDiscount: Double
+
+    /// An episode with no step yet, discounting returns by γ = `discount` and the myopic return
+    /// by γ_m = `myopicDiscount`.
+    @inlinable
+    public init(discount: Double, myopicDiscount: Double) {
+        self.discount = discount
+        self.myopicDiscount = myopicDiscount
+    }
+
+    /// Adds one step's reward; returns `terminal` (the episode ends with this step), which it
+    /// also records in ``terminated``.
+    @inlinable @inline(__always) @discardableResult
+    public mutating func add(reward: Double, terminal: Bool) -> Bool {
+        totalReturn += weight * reward
+        myopicReturn = myopicDiscount * myopicReturn + reward
+        weight *= discount
+        steps += 1
+        if terminal { terminated = true }
+        return terminal
+    }
+
+    /// The summary of the steps added so far.
+    @inlinable
+    public var summary: EpisodeSummary {
+        EpisodeSummary(totalReturn: totalReturn, myopicReturn: myopicReturn, steps: steps, terminated: terminated)
+    }
+}
+
 extension EpisodicEnvironment {
     /// The one episode loop of the toolkit: draws s₀, then for t = 0, 1, … asks `actor` for aₜ
     /// and steps, until a terminal state or the horizon H (a truncation, not a termination).
@@ -35,22 +83,16 @@ extension EpisodicEnvironment {
         _ actor: inout A, recorder: inout R, myopicDiscount: Double = 1, using rng: inout Xoshiro256
     ) -> EpisodeSummary where A.State == State, A.Action == Action, R.State == State, R.Action == Action {
         var state = reset(using: &rng)
-        var total = 0.0, myopic = 0.0, weight = 1.0
-        let gamma = discount, h = horizon
-        var t = 0
-        var terminated = false
-        while t < h {
+        var episode = EpisodeAccumulator(discount: discount, myopicDiscount: myopicDiscount)
+        let h = horizon
+        while episode.steps < h {
             let a = actor.action(in: state, using: &rng)
             let result = step(state, action: a, using: &rng)
-            recorder.record(time: t, state: state, action: a, result: result)
-            total += weight * result.reward
-            myopic = myopicDiscount * myopic + result.reward
-            weight *= gamma
-            t += 1
-            if result.terminal { terminated = true; break }
+            recorder.record(time: episode.steps, state: state, action: a, result: result)
+            if episode.add(reward: result.reward, terminal: result.terminal) { break }
             state = result.next
         }
-        return EpisodeSummary(totalReturn: total, myopicReturn: myopic, steps: t, terminated: terminated)
+        return episode.summary
     }
 
     /// One episode with nothing recorded: its summary.
