@@ -8,10 +8,12 @@ public struct RewardModelHyperparameters: Sendable, Equatable, Codable {
     /// Passes over the data per fit (a fit from scratch: offline RM + PPO's one fit, online RM +
     /// PPO's first; and every online refit when ``stepsPerRound`` is nil).
     public var epochs: Int = 20
-    /// Online RM + PPO's refits after the first: Adam steps per round, each on ``batchSize``
-    /// pairs drawn uniformly (with replacement) from a replay of every training pair so far,
-    /// continuing from the previous round's φ and Adam state, so a round's reward-model work is
-    /// the same however much data there is and a run's cost grows linearly with its rounds.
+    /// Online RM + PPO's refits after the first: at most this many Adam steps per round, each on
+    /// ``batchSize`` pairs drawn uniformly (with replacement) from a replay of every training
+    /// pair so far, continuing from the previous round's φ and Adam state. A round makes as many
+    /// steps as ``epochs`` passes over the replay would (the former refit's work while the data
+    /// are few), capped here, so a round's reward-model work stops growing with the data and a
+    /// run's cost grows linearly with its rounds.
     /// nil: ``epochs`` passes over all the pairs so far every round (the refit before issue 13,
     /// whose cost grows with the data, quadratically in the budget over a fixed-round run; also
     /// what a settings file written before this field existed ran). Offline RM + PPO and the

@@ -19,8 +19,8 @@ public enum RMPPOQuerySchedule: String, Sendable, Equatable, Codable, CaseIterab
 ///
 /// The online variant runs in rounds; a round labels some pairs (pairs·M queries), refits the
 /// reward model (the first round: ``RewardModelHyperparameters/epochs`` passes over its pairs;
-/// every later round: ``RewardModelHyperparameters/stepsPerRound`` minibatch steps from a replay
-/// of all the pairs so far) and runs PPO updates against it. Two plans:
+/// every later round: as many minibatch steps from a replay of all the pairs so far as `epochs`
+/// passes over them would make, at most ``RewardModelHyperparameters/stepsPerRound``) and runs PPO updates against it. Two plans:
 ///
 /// - **Scheduled** (the default, ``pairsPerRound`` nil), as the `imitation` library does: the agent
 ///   has its own budget, ``agentSteps`` environment steps of PPO, spread evenly over
@@ -70,12 +70,15 @@ public struct RewardModelPPOHyperparameters: Sendable, Equatable, Codable {
         return h
     }
 
-    /// Minibatch steps (of 32 pairs) of each online refit after the first, by default: 256,
+    /// Most minibatch steps (of 32 pairs) of an online refit after the first, by default: 256,
     /// about 8,000 pair visits a round. On `classic` with fixed rounds of 250 pairs (tabular
-    /// reward, 5·10⁴ queries, seeds 1–3) 256 reached 0.80 / 0.89 / 0.97 where the all-data refit
-    /// (5 epochs) reached 0.76 / 0.24 / 0.97, 128 steps 0.39 / 0.53 / 0.93 and 512 stalled two
-    /// seeds of three at 0.15; at 10⁶ queries (400 rounds, 64-64 reward) it makes 10⁵ steps in
-    /// all where the all-data refit made ≈ 3·10⁶.
+    /// reward, 5·10⁴ queries, 20 rounds, seeds 1–3) this refit reached 0.80 / 0.77 / 0.94 where
+    /// the all-data refit (5 epochs, up to 700 steps a round by the end) reached 0.76 / 0.24 /
+    /// 0.97. Without the cap's lower branch (always exactly N steps) 128 reached
+    /// 0.39 / 0.53 / 0.93, 256 0.80 / 0.89 / 0.97 and 512 stalled two seeds of three at 0.15: many
+    /// steps on the few pairs of the first rounds overfit, hence "as many as `epochs` passes
+    /// would make". At 10⁶ queries (400 rounds) it makes ≈ 10⁵ steps in all where the all-data
+    /// refit made ≈ 3·10⁶ (each ≈ 1–2 ms with the 64-64 reward network).
     public static let defaultRewardStepsPerRound = 256
 
     /// The defaults.
@@ -138,9 +141,10 @@ public struct RewardModelPPOHyperparameters: Sendable, Equatable, Codable {
 ///   fraction of them for validation (shuffle of stream (seed″ + t, 0xF17)), refit r_φ, run the
 ///   round's PPO updates against r_φ. The first fit makes ``RewardModelHyperparameters/epochs``
 ///   passes over the first round's pairs; every later refit continues from φ and Adam's state
-///   with ``RewardModelHyperparameters/stepsPerRound`` minibatches drawn from the same stream
-///   out of the replay of every training pair so far, so each round's reward-model work is
-///   fixed and a run's cost grows linearly with the budget (with `stepsPerRound` nil, every
+///   with minibatches drawn from the same stream out of the replay of every training pair so
+///   far: as many as `epochs` passes over the replay would take, at most
+///   ``RewardModelHyperparameters/stepsPerRound``. Each round's reward-model work is bounded
+///   (constant once the replay is large) and a run's cost grows linearly with the budget (with `stepsPerRound` nil, every
 ///   round refits `epochs` passes over all the data so far, as before issue 13). How many pairs
 ///   and updates a round gets is the plan of ``RewardModelPPOHyperparameters`` (scheduled: R + 1
 ///   rounds whatever the budget; fixed rounds: until the budget cannot pay for one more). The
@@ -234,6 +238,13 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
         set { ppo.policy.network.parameters = newValue }
     }
 
+    /// Minibatch steps of an incremental refit with `replay` training pairs: what the all-data
+    /// refit would make, epochs · ⌈replay / batch size⌉, capped at `cap` (``RewardModelHyperparameters/stepsPerRound``).
+    static func refitSteps(replay: Int, hyper: RewardModelHyperparameters, cap: Int) -> Int {
+        let batches = (replay + hyper.batchSize - 1) / hyper.batchSize
+        return batches > cap / hyper.epochs ? cap : min(cap, hyper.epochs * batches)
+    }
+
     /// Pairs labelled in iteration t.
     func pairs(forIteration t: Int) -> Int {
         if let schedule { return t < schedule.pairs.count ? schedule.pairs[t] : 0 }
@@ -276,7 +287,9 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
                                                 using: &rng)
                 let train = split.train.map { before + $0 }, validation = split.validation.map { before + $0 }
                 replay += train
-                fit = rewardModel.refit(featurizedPairs, replay: replay, steps: stepsPerRound, using: &rng,
+                fit = rewardModel.refit(featurizedPairs, replay: replay,
+                                        steps: Self.refitSteps(replay: replay.count, hyper: hyper.rewardModel, cap: stepsPerRound),
+                                        using: &rng,
                                         assessTrain: train, assessValidation: validation)
             } else {
                 // From scratch (offline's one fit, online's first) or, without stepsPerRound,
