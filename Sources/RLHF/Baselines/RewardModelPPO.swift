@@ -281,7 +281,7 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
             let fit: RewardFitReport
             if online, before > 0, let stepsPerRound = hyper.rewardModel.stepsPerRound {
                 // Incremental: hold out part of the new pairs, add the rest to the replay, and
-                // make a fixed number of minibatch steps from the replay.
+                // make minibatch steps from the replay (epochs' worth, at most stepsPerRound).
                 var rng = Xoshiro256(seed: fitSeed, stream: 0xF17)
                 let split = RewardModel.holdOut(featurizedPairs.count - before, fraction: hyper.rewardModel.validationFraction,
                                                 using: &rng)
