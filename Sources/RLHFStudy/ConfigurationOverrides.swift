@@ -238,6 +238,10 @@ enum ConfigurationOverrides {
                 throw StudyError("'\(s)' is not one of: \(choices.joined(separator: ", "))", key: name, at: value.location)
             }
             if existing is String { return s }
+            // null (`null`, `~`, `none`) unsets an optional number whose default is set (e.g.
+            // `rm-ppo.reward-model.steps-per-round=null`); a required one then fails to decode
+            // with "missing value".
+            if scalar(s) is NSNull { return NSNull() }
             if template is Int || template is UInt64, StudyValue.parseInteger(s) == nil {
                 throw StudyError("'\(s)' is not a whole number", key: name, at: value.location)
             }

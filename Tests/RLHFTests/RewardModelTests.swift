@@ -65,6 +65,116 @@ struct RewardModelTests {
         }
     }
 
+    // MARK: - Online RM + PPO's incremental refit
+
+    /// Online RM + PPO on `classic` with fixed rounds of 40 pairs (M = 2), one short PPO update a
+    /// round and a tabular reward: cheap rounds whose data grows.
+    static func smallOnline(stepsPerRound: Int?, seed: UInt64 = 1) throws -> RewardModelPPO<GridWorld> {
+        let c = try PPOTests.classic()
+        let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 2)
+        var hyper = RewardModelPPOHyperparameters()
+        hyper.pairsPerRound = 40
+        hyper.ppoUpdatesPerRound = 1
+        hyper.ppo = .gridWorld
+        hyper.ppo.stepsPerUpdate = 64
+        hyper.rewardModel.hidden = []
+        hyper.rewardModel.epochs = 2
+        hyper.rewardModel.stepsPerRound = stepsPerRound
+        return try RewardModelPPO(env: c.env, policy: PPOTests.tabularPolicy(c.env), panel: panel, hyper: hyper,
+                                  seed: seed, online: true, budget: 40 * 2 * 6)
+    }
+
+    @Test("online RM + PPO: the refits' steps stop growing with the data at steps-per-round")
+    func boundedRefit() throws {
+        var opt = try Self.smallOnline(stepsPerRound: 7)
+        var ledger = try QueryLedger(budget: 40 * 2 * 6)
+        var perRound: [Int] = []
+        for t in 0..<6 {
+            let before = opt.rewardSteps
+            _ = try opt.iterate(t, ledger: &ledger)
+            perRound.append(opt.rewardSteps - before)
+            // 40 new pairs a round, ⌊0.1 · 40⌋ = 4 of them held out: the replay grows by 36.
+            #expect(opt.featurizedPairs.count == 40 * (t + 1) && opt.replay.count == 36 * (t + 1))
+            #expect(Set(opt.replay).count == opt.replay.count && opt.replay.allSatisfy { $0 < opt.featurizedPairs.count })
+            if t > 0 {
+                // The report covers the round's new pairs only.
+                #expect(opt.lastFit?.trainPairs == 36 && opt.lastFit?.validationPairs == 4 && opt.lastFit?.steps == perRound[t])
+            }
+        }
+        // Round 0 fits from scratch: 2 epochs of ⌈36 / 32⌉ = 2 minibatches. Then as many as 2
+        // epochs over the replay would take (2 · ⌈72 / 32⌉ = 6 in round 1), at most 7: from
+        // round 2 on the work no longer grows with the data.
+        #expect(perRound == [4, 6, 7, 7, 7, 7], "\(perRound)")
+
+        // Without stepsPerRound (the refit before issue 13) every round makes 2 epochs over all
+        // the training pairs so far, 2 · ⌈36 (t + 1) / 32⌉ steps: the work grows with the data.
+        var full = try Self.smallOnline(stepsPerRound: nil)
+        ledger = try QueryLedger(budget: 40 * 2 * 6)
+        perRound = []
+        for t in 0..<6 {
+            let before = full.rewardSteps
+            _ = try full.iterate(t, ledger: &ledger)
+            perRound.append(full.rewardSteps - before)
+        }
+        #expect(perRound == [4, 6, 8, 10, 12, 14], "\(perRound)")
+    }
+
+    @Test("online RM + PPO: a copy taken between rounds continues exactly as the uninterrupted run")
+    func continuesFromCopy() throws {
+        func state(_ o: RewardModelPPO<GridWorld>) -> [Double] {
+            o.parameters + o.rewardModel.network.parameters + o.ppo.valueNetwork.parameters + [Double(o.rewardSteps)]
+        }
+        var straight = try Self.smallOnline(stepsPerRound: 7, seed: 5)
+        var ledger = try QueryLedger(budget: 40 * 2 * 6)
+        for t in 0..<6 { _ = try straight.iterate(t, ledger: &ledger) }
+
+        var first = try Self.smallOnline(stepsPerRound: 7, seed: 5)
+        var ledger1 = try QueryLedger(budget: 40 * 2 * 6)
+        for t in 0..<3 { _ = try first.iterate(t, ledger: &ledger1) }
+        var resumed = first, ledger2 = ledger1
+        // The original goes on differently (another round index): nothing it shares with the
+        // copy may carry over.
+        _ = try first.iterate(5, ledger: &ledger1)
+        for t in 3..<6 { _ = try resumed.iterate(t, ledger: &ledger2) }
+        #expect(state(resumed) == state(straight))
+        #expect(resumed.replay == straight.replay && resumed.lastFit?.trainLoss == straight.lastFit?.trainLoss && ledger2.used == ledger.used)
+    }
+
+    @Test("steps per round: RM + PPO's default, in its configuration JSON, validated; files without it read as the former refit")
+    func stepsPerRoundSetting() throws {
+        let h = RewardModelPPOHyperparameters()
+        #expect(h.rewardModel.stepsPerRound == RewardModelPPOHyperparameters.defaultRewardStepsPerRound)
+        let data = try JSONEncoder().encode(h)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let reward = try #require(object["rewardModel"] as? [String: Any])
+        #expect(reward["stepsPerRound"] as? Int == RewardModelPPOHyperparameters.defaultRewardStepsPerRound)
+        #expect(try JSONDecoder().decode(RewardModelPPOHyperparameters.self, from: data) == h)
+        // A file written before the field existed ran the all-data refit, and reads as it.
+        var old = object, oldReward = reward
+        oldReward["stepsPerRound"] = nil
+        old["rewardModel"] = oldReward
+        let decoded = try JSONDecoder().decode(RewardModelPPOHyperparameters.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(decoded.rewardModel.stepsPerRound == nil && decoded.rewardModel.epochs == h.rewardModel.epochs)
+        var bad = h
+        bad.rewardModel.stepsPerRound = 0
+        #expect(throws: RLHFError.self) { try bad.validate() }
+        // The CLI's --set reaches it by name and validates it like every other field.
+        let r = try CLI.run(["train", "--algorithm", "rm-ppo", "--set", "rm-ppo.reward-model.steps-per-round=0", "--quiet"])
+        #expect(r.status != 0 && r.stderr.contains("reward steps per round"), "\(r.stderr)")
+        // The run's configuration names it; null selects the all-data refit (and reads back so).
+        func rewardSettings(_ extra: [String]) throws -> [String: Any] {
+            let run = try CLI.run(["train", "--algorithm", "rm-ppo", "--pairs-per-round", "1", "--ppo-updates", "1",
+                                   "--ppo-steps", "10", "--queries", "2", "--evaluators", "1", "--json", "--quiet"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            let configuration = try #require(summary["configuration"] as? [String: Any])
+            let rmPPO = try #require(configuration["rm_ppo"] as? [String: Any])
+            return try #require(rmPPO["reward_model"] as? [String: Any])
+        }
+        #expect(try rewardSettings([])["steps_per_round"] as? Int == RewardModelPPOHyperparameters.defaultRewardStepsPerRound)
+        #expect(try rewardSettings(["--set", "rm-ppo.reward-model.steps-per-round=null"])["steps_per_round"] == nil)
+    }
+
     @Test("datasets round-trip through JSON Lines")
     func jsonLines() throws {
         let env = try Classic.gridWorld()

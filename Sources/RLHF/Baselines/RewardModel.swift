@@ -5,8 +5,21 @@ public struct RewardModelHyperparameters: Sendable, Equatable, Codable {
     public var hidden: [Int] = [64, 64]
     /// Adam's learning rate.
     public var learningRate: Double = 1e-3
-    /// Passes over the data per fit.
+    /// Passes over the data per fit (a fit from scratch: offline RM + PPO's one fit, online RM +
+    /// PPO's first; and every online refit when ``stepsPerRound`` is nil).
     public var epochs: Int = 20
+    /// Online RM + PPO's refits after the first: at most this many Adam steps per round, each on
+    /// ``batchSize`` pairs drawn uniformly (with replacement) from a replay of every training
+    /// pair so far, continuing from the previous round's φ and Adam state. A round makes as many
+    /// steps as ``epochs`` passes over the replay would (the former refit's work while the data
+    /// are few), capped here, so a round's reward-model work stops growing with the data and a
+    /// run's cost grows linearly with its rounds.
+    /// nil: ``epochs`` passes over all the pairs so far every round (the refit before issue 13,
+    /// whose cost grows with the data, quadratically in the budget over a fixed-round run; also
+    /// what a settings file written before this field existed ran). Offline RM + PPO and the
+    /// other users of the reward model ignore it. RM + PPO's default:
+    /// ``RewardModelPPOHyperparameters/defaultRewardModel``.
+    public var stepsPerRound: Int? = nil
     /// Pairs per minibatch.
     public var batchSize: Int = 32
     /// Fraction of pairs held out for validation.
@@ -24,6 +37,7 @@ public struct RewardModelHyperparameters: Sendable, Equatable, Codable {
         for h in hidden { try Validate.atLeast(h, 1, "reward hidden width", atMost: Limits.layerWidth) }
         try Validate.positive(learningRate, "reward learning rate")
         try Validate.atLeast(epochs, 1, "reward epochs")
+        if let n = stepsPerRound { try Validate.atLeast(n, 1, "reward steps per round", atMost: Limits.count) }
         try Validate.atLeast(batchSize, 1, "reward batch size")
         try Validate.inRange(validationFraction, 0...0.9, "validation fraction")
         if let c = maxGradientNorm { try Validate.positive(c, "reward gradient clip") }
@@ -44,6 +58,8 @@ public struct RewardFitReport: Sendable, Equatable, Codable {
     /// reward's preferences?
     public var trainAccuracy: Double
     public var validationAccuracy: Double
+    /// Adam steps the fit made.
+    public var steps: Int = 0
 }
 
 /// A learned reward r_φ(s, a) (spec §6): an MLP from the state's features to one output per
@@ -148,16 +164,24 @@ public struct RewardModel: Sendable {
         return loss / n
     }
 
+    /// Splits `count` pairs by a shuffle drawn from `rng`: the first ⌊count · fraction⌋ of the
+    /// shuffled order are held out for validation, the rest train (in shuffled order).
+    static func holdOut(_ count: Int, fraction: Double, using rng: inout Xoshiro256) -> (validation: [Int], train: [Int]) {
+        let order = rng.permutation(count)
+        let nValidation = Int((Double(count) * fraction).rounded(.down))
+        return (Array(order.prefix(nValidation)), Array(order.dropFirst(nValidation)))
+    }
+
     /// Fits the model to `pairs` (a seeded shuffle holds out ``RewardModelHyperparameters/validationFraction``),
     /// continuing from the current φ; returns losses and accuracies after fitting.
     @discardableResult
     public mutating func fit(_ pairs: [FeaturizedPair], seed: UInt64) -> RewardFitReport {
         var rng = Xoshiro256(seed: seed, stream: 0xF17)
-        let order = rng.permutation(pairs.count)
-        let nValidation = Int((Double(pairs.count) * hyper.validationFraction).rounded(.down))
-        let validation = order.prefix(nValidation).map { pairs[$0] }
-        var train = order.dropFirst(nValidation).map { pairs[$0] }
+        let split = Self.holdOut(pairs.count, fraction: hyper.validationFraction, using: &rng)
+        let validation = split.validation.map { pairs[$0] }
+        var train = split.train.map { pairs[$0] }
         let workspace = MLPWorkspace(for: network, capacity: 256)
+        var steps = 0
         if !train.isEmpty {
             for _ in 0..<hyper.epochs {
                 let perm = rng.permutation(train.count)
@@ -166,11 +190,46 @@ public struct RewardModel: Sendable {
                 while start < train.count {
                     let end = min(start + hyper.batchSize, train.count)
                     step(on: train[start..<end], workspace: workspace)
+                    steps += 1
                     start = end
                 }
             }
         }
-        let tr = assess(train), va = assess(validation)
+        var report = Self.report(self, train: train, validation: validation)
+        report.steps = steps
+        return report
+    }
+
+    /// One incremental refit (online RM + PPO after its first fit): `steps` Adam steps from the
+    /// current φ and Adam state, each on ``RewardModelHyperparameters/batchSize`` pairs drawn
+    /// uniformly with replacement from `pairs` at the indices `replay` (every training pair so
+    /// far), from stream (seed, 0xF17) continued after the caller's draws. The work is
+    /// `steps` minibatches whatever the size of the replay. Returns losses and accuracies on
+    /// `assessTrain` and `assessValidation` (the round's new pairs, so the report costs the
+    /// round's data, not all of it).
+    @discardableResult
+    public mutating func refit(_ pairs: [FeaturizedPair], replay: [Int], steps: Int, using rng: inout Xoshiro256,
+                               assessTrain: [Int], assessValidation: [Int]) -> RewardFitReport {
+        let workspace = MLPWorkspace(for: network, capacity: 256)
+        var made = 0
+        if !replay.isEmpty {
+            var batch: [FeaturizedPair] = []
+            batch.reserveCapacity(hyper.batchSize)
+            for _ in 0..<steps {
+                batch.removeAll(keepingCapacity: true)
+                for _ in 0..<hyper.batchSize { batch.append(pairs[replay[rng.index(below: replay.count)]]) }
+                step(on: batch[...], workspace: workspace)
+                made += 1
+            }
+        }
+        var report = Self.report(self, train: assessTrain.map { pairs[$0] }, validation: assessValidation.map { pairs[$0] })
+        report.steps = made
+        return report
+    }
+
+    /// The fit report of `model` on `train` and `validation`.
+    static func report(_ model: RewardModel, train: [FeaturizedPair], validation: [FeaturizedPair]) -> RewardFitReport {
+        let tr = model.assess(train), va = model.assess(validation)
         return RewardFitReport(trainPairs: train.count, validationPairs: validation.count, trainLoss: tr.loss,
                                validationLoss: va.loss, trainAccuracy: tr.accuracy, validationAccuracy: va.accuracy)
     }
