@@ -30,8 +30,7 @@ extension StudyReport {
     /// After ``resultColumns`` come the algorithms' diagnostics (``ResultRow/diagnostics``), one
     /// column per name in the order the rows first name them, empty in rows without it.
     public static func csv(_ rows: [ResultRow]) -> String {
-        var names: [String] = []
-        for r in rows { for d in r.diagnostics where !names.contains(d.name) { names.append(d.name) } }
+        let names = RunOutput.mergedNames(rows.map { $0.diagnostics.map(\.name) })
         var out = (resultColumns + names).joined(separator: ",") + "\n"
         for r in rows {
             var fields = [r.run, r.variant, r.algorithm, r.env, r.link, r.feedback, "\(r.seed)", "\(r.budget)",

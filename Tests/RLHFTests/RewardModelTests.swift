@@ -70,7 +70,7 @@ struct RewardModelTests {
     /// Online RM + PPO on `classic` with fixed rounds of 40 pairs (M = 2), one short PPO update a
     /// round and a tabular reward: cheap rounds whose data grows.
     static func smallOnline(stepsPerRound: Int?, seed: UInt64 = 1) throws -> RewardModelPPO<GridWorld> {
-        let c = try PPOTests.classic()
+        let env = try Classic.gridWorld()
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 2)
         var hyper = RewardModelPPOHyperparameters()
         hyper.pairsPerRound = 40
@@ -80,7 +80,7 @@ struct RewardModelTests {
         hyper.rewardModel.hidden = []
         hyper.rewardModel.epochs = 2
         hyper.rewardModel.stepsPerRound = stepsPerRound
-        return try RewardModelPPO(env: c.env, policy: PPOTests.tabularPolicy(c.env), panel: panel, hyper: hyper,
+        return try RewardModelPPO(env: env, policy: Classic.tabularPolicy(env, seed: 1), panel: panel, hyper: hyper,
                                   seed: seed, online: true, budget: 40 * 2 * 6)
     }
 

@@ -192,6 +192,9 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
     public private(set) var rewardSteps = 0
     /// The last PPO update's statistics.
     public private(set) var lastStatistics: PPOStatistics?
+    /// The reward fits' figures (``DiagnosticAccumulator/addRewardFit(_:)``), then PPO's
+    /// (``DiagnosticAccumulator/addPPO(_:)``).
+    var diagnostics = DiagnosticAccumulator()
     /// PPO updates made so far (the index of the next one).
     public private(set) var updatesDone = 0
 
@@ -300,6 +303,7 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
                                              using: &rng).train.sorted()
             }
             lastFit = fit
+            diagnostics.addRewardFit(fit)
             rewardSteps += fit.steps
             ppo.rewardSource = .learned(rewardModel)
         }
@@ -315,8 +319,26 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
             let s = ppo.update(updatesDone)
             updatesDone += 1
             lastStatistics = s
+            diagnostics.addPPO(s)
             steps += s.steps
         }
         return steps
+    }
+
+    public mutating func takeDiagnostics() -> [Diagnostic] { diagnostics.take() }
+}
+
+extension DiagnosticAccumulator {
+    /// One reward-model fit's figures: `reward_loss` and `reward_accuracy` on the pairs it trained
+    /// on (of the round's new pairs, for an incremental refit), `reward_heldout_loss` and
+    /// `reward_heldout_accuracy` on the held-out pairs (``RewardModelHyperparameters/validationFraction``;
+    /// accuracy: the share whose learned return difference has the sign of the true one),
+    /// `reward_steps`, the Adam steps of the fit.
+    mutating func addRewardFit(_ fit: RewardFitReport) {
+        add("reward_loss", fit.trainLoss)
+        add("reward_accuracy", fit.trainAccuracy)
+        add("reward_heldout_loss", fit.validationLoss)
+        add("reward_heldout_accuracy", fit.validationAccuracy)
+        add("reward_steps", Double(fit.steps))
     }
 }

@@ -53,11 +53,27 @@ public enum RunOutput {
     /// The columns of `metrics.csv` every run has; the algorithm's diagnostics follow them.
     public static let csvHeader = "iteration,queries,env_steps,value,value_se,normalized_value,wall_seconds"
 
-    /// The diagnostic column names of `records`, in the order they first appear.
+    /// The diagnostic column names of `records`: each record lists its figures in the
+    /// algorithm's order, and a name first seen in a later record (undefined until then) goes
+    /// right after the name that precedes it there.
     public static func diagnosticNames(_ records: [TrainingRecord]) -> [String] {
+        mergedNames(records.map { ($0.diagnostics ?? []).map(\.name) })
+    }
+
+    /// The union of ordered name lists: a new name goes right after the name before it in its
+    /// list, or (first in its list) right before the next known one, or else at the end.
+    public static func mergedNames(_ lists: [[String]]) -> [String] {
         var names: [String] = []
-        for r in records {
-            for d in r.diagnostics ?? [] where !names.contains(d.name) { names.append(d.name) }
+        for list in lists {
+            for (k, name) in list.enumerated() where !names.contains(name) {
+                if let before = list[..<k].last(where: { names.contains($0) }) {
+                    names.insert(name, at: names.firstIndex(of: before)! + 1)
+                } else if let after = list[(k + 1)...].first(where: { names.contains($0) }) {
+                    names.insert(name, at: names.firstIndex(of: after)!)
+                } else {
+                    names.append(name)
+                }
+            }
         }
         return names
     }
