@@ -10,6 +10,10 @@ struct Bench: AsyncParsableCommand {
             and ZBCPG runs with the default settings; forward + backward time of a 64-64-64-64 and a \
             256-256-256-256 MLP on a batch of 256; CartPole rollout steps per second with an MLP \
             policy. Build with `-c release` for meaningful figures.
+
+            The MLP figures name the matrix kernel used (avx512f, avx2+fma or portable: the best \
+            this CPU and OS support). RLHF_KERNEL=avx512|avx2|portable selects another available \
+            one; an unknown or unavailable name falls back to the best, with a note on stderr.
             """)
 
     @Option(help: "Episodes per rollout measurement.")
@@ -20,6 +24,17 @@ struct Bench: AsyncParsableCommand {
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    @Flag(help: "Measure only the MLP forward + backward times (and name the matrix kernel).")
+    var mlpOnly = false
+
+    /// The `--mlp-only` report.
+    struct MLPReport: Encodable {
+        var matrixKernel: String
+        var matrixKernelsAvailable: [String]
+        var mlpForwardBackwardMicrosWidth64: Double
+        var mlpForwardBackwardMicrosWidth256: Double
+    }
 
     struct Report: Encodable {
         var cores: Int
@@ -32,6 +47,7 @@ struct Bench: AsyncParsableCommand {
         var zbcpgSeconds: Double
         var zbcpgNormalizedValue: Double
         var matrixKernel: String
+        var matrixKernelsAvailable: [String]
         var mlpForwardBackwardMicrosWidth64: Double
         var mlpForwardBackwardMicrosWidth256: Double
         var cartpoleStepsPerSecondOneCore: Double
@@ -44,6 +60,21 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if mlpOnly {
+            let report = MLPReport(matrixKernel: NeuralBenchmark.kernel, matrixKernelsAvailable: NeuralBenchmark.availableKernels,
+                                   mlpForwardBackwardMicrosWidth64: NeuralBenchmark.forwardBackwardMicros(width: 64),
+                                   mlpForwardBackwardMicrosWidth256: NeuralBenchmark.forwardBackwardMicros(width: 256))
+            if json {
+                try printJSON(report)
+                return
+            }
+            print("""
+                matrix kernel                  \(report.matrixKernel)   (available: \(report.matrixKernelsAvailable.joined(separator: ", ")))
+                MLP fwd+bwd, width 64          \(fmt(report.mlpForwardBackwardMicrosWidth64, 1)) µs   (64-64-64-64 ReLU, batch 256, Double)
+                MLP fwd+bwd, width 256         \(fmt(report.mlpForwardBackwardMicrosWidth256, 1)) µs
+                """)
+            return
+        }
         let env = try GridWorld(preset: GridWorldPreset.named("classic")!)
         let family = TabularSoftmax(stateCount: env.stateCount, actionCount: env.actionCount)
         let theta = [Double](repeating: 0, count: family.parameterCount)
@@ -87,6 +118,7 @@ struct Bench: AsyncParsableCommand {
             zpgNormalizedValue: zpg.normalizedValue,
             zbcpgQueriesPerSecond: Double(zbcpg.queriesUsed) / zbcpg.wallSeconds, zbcpgSeconds: zbcpg.wallSeconds,
             zbcpgNormalizedValue: zbcpg.normalizedValue, matrixKernel: NeuralBenchmark.kernel,
+            matrixKernelsAvailable: NeuralBenchmark.availableKernels,
             mlpForwardBackwardMicrosWidth64: mlp64, mlpForwardBackwardMicrosWidth256: mlp256,
             cartpoleStepsPerSecondOneCore: cartOne, cartpoleStepsPerSecondAllCores: cartAll)
         if json {
@@ -99,6 +131,7 @@ struct Bench: AsyncParsableCommand {
             env steps/s, all cores         \(fmt(all / 1e6, 1)) M
             ZPG queries/s                  \(fmt(zpg.queriesUsed.asDouble / zpg.wallSeconds / 1e6, 2)) M   (\(zpg.queriesUsed) queries in \(fmt(zpg.wallSeconds, 3)) s, normalized \(fmt(zpg.normalizedValue, 3)))
             ZBCPG queries/s (K = 4)        \(fmt(zbcpg.queriesUsed.asDouble / zbcpg.wallSeconds / 1e6, 2)) M   (\(zbcpg.queriesUsed) queries in \(fmt(zbcpg.wallSeconds, 3)) s, normalized \(fmt(zbcpg.normalizedValue, 3)))
+            matrix kernel                  \(NeuralBenchmark.kernel)   (available: \(NeuralBenchmark.availableKernels.joined(separator: ", ")))
             MLP fwd+bwd, width 64          \(fmt(mlp64, 1)) µs   (64-64-64-64 ReLU, batch 256, Double, kernel \(NeuralBenchmark.kernel))
             MLP fwd+bwd, width 256         \(fmt(mlp256, 1)) µs
             CartPole steps/s, one core     \(fmt(cartOne / 1e6, 2)) M   (MLP 4-16-2 policy, one forward pass a step)

@@ -49,8 +49,11 @@ public enum NeuralBenchmark {
         forwardBackwardMicros(widths: [Int](repeating: width, count: layers + 1), batch: batch, iterations: iterations)
     }
 
-    /// The matrix kernel in use (see ``GEMM/kernelName``).
+    /// The matrix kernel in use (see ``GEMM/kernelName``; `RLHF_KERNEL` selects another available one).
     public static var kernel: String { GEMM.kernelName }
+
+    /// The matrix kernels this machine can run, best first (see ``GEMM/availableKernels``).
+    public static var availableKernels: [String] { GEMM.availableKernels.map(\.description) }
 
     static func monotonicSeconds() -> Double {
         var ts = timespec()
