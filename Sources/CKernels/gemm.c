@@ -100,7 +100,9 @@ INLINE void tile(const int MR, const int NR, const int PACKED_MR, long K, const 
                  const double *b, long ldb, double *c, long ldc, int load_c, const double *init,
                  const epilogue_t *e, const double *y, double *colsum) {
     const int NV = NR / 8;
-    v8d acc[MR][NV];
+    // Fixed-size arrays (only [MR][NV] used): arrays sized by the parameters would be VLAs, which
+    // the compiler keeps on the stack (a stack allocation per k step) instead of in registers.
+    v8d acc[MR_MAX][NR_MAX / 8];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < NV; v++) {
             if (init) acc[r][v] = load8(init + 8 * v);
@@ -109,7 +111,7 @@ INLINE void tile(const int MR, const int NR, const int PACKED_MR, long K, const 
         }
     #pragma unroll 4
     for (long k = 0; k < K; k++) {
-        v8d bv[NV];
+        v8d bv[NR_MAX / 8];
         for (int v = 0; v < NV; v++) bv[v] = load8(b + 8 * v);
         // PACKED_MR > 0: A packed in groups of PACKED_MR (compile-time stride, contiguous rows);
         // otherwise A in place through its strides.
