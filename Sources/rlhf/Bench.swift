@@ -28,6 +28,9 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Measure only the MLP forward + backward times (and name the matrix kernel).")
     var mlpOnly = false
 
+    @Option(help: "Timed rounds of the MLP measurements (200 steps in all; the fastest round's mean counts).")
+    var mlpRounds: Int = 5
+
     /// The `--mlp-only` report.
     struct MLPReport: Encodable {
         var matrixKernel: String
@@ -56,14 +59,15 @@ struct Bench: AsyncParsableCommand {
 
     func validate() throws {
         guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1") }
+        guard (1...200).contains(mlpRounds) else { throw ValidationError("--mlp-rounds must be between 1 and 200") }
         guard queries >= 80 else { throw ValidationError("--queries must be at least 80 (one ZPG iteration)") }
     }
 
     func run() async throws {
         if mlpOnly {
             let report = MLPReport(matrixKernel: NeuralBenchmark.kernel, matrixKernelsAvailable: NeuralBenchmark.availableKernels,
-                                   mlpForwardBackwardMicrosWidth64: NeuralBenchmark.forwardBackwardMicros(width: 64),
-                                   mlpForwardBackwardMicrosWidth256: NeuralBenchmark.forwardBackwardMicros(width: 256))
+                                   mlpForwardBackwardMicrosWidth64: NeuralBenchmark.forwardBackwardMicros(width: 64, rounds: mlpRounds),
+                                   mlpForwardBackwardMicrosWidth256: NeuralBenchmark.forwardBackwardMicros(width: 256, rounds: mlpRounds))
             if json {
                 try printJSON(report)
                 return
@@ -96,8 +100,8 @@ struct Bench: AsyncParsableCommand {
         let zbcpg = try Trainer.run(config).summary
 
         // Neural: forward + backward of a 64-64-64-64 (and 256-…) ReLU MLP on a batch of 256.
-        let mlp64 = NeuralBenchmark.forwardBackwardMicros(width: 64)
-        let mlp256 = NeuralBenchmark.forwardBackwardMicros(width: 256)
+        let mlp64 = NeuralBenchmark.forwardBackwardMicros(width: 64, rounds: mlpRounds)
+        let mlp256 = NeuralBenchmark.forwardBackwardMicros(width: 256, rounds: mlpRounds)
         // CartPole rollouts with the default MLP policy of `rlhf train --env cartpole --policy mlp`.
         let cartpole = CartPole()
         var rng = Xoshiro256(seed: 1)
