@@ -55,7 +55,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RLHFTests", dependencies: ["RLHF"]),
-        .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF"]),
+        // A worked example of the open registries: a user-defined environment and algorithm,
+        // trained by name and compared with ZPG in a small study (built and run by CI).
+        .executableTarget(
+            name: "rlhf-example",
+            dependencies: ["RLHF", "RLHFStudy"],
+            path: "Examples/CustomEnvironment"
+        ),
+        // Fixtures shared by both test targets (the `classic` setting, temporary folders, …).
+        .target(name: "RLHFTestSupport", dependencies: ["RLHF"], path: "Tests/RLHFTestSupport"),
+        .testTarget(name: "RLHFTests", dependencies: ["RLHF", "RLHFTestSupport"]),
+        .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF", "RLHFTestSupport"]),
     ]
 )

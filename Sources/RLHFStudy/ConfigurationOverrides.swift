@@ -38,7 +38,7 @@ enum ConfigurationOverrides {
         case "algorithm":
             let s = try value.string(name)
             guard let a = AlgorithmName(rawValue: s) else {
-                throw StudyError("unknown algorithm '\(s)'; known: \(AlgorithmName.allCases.map(\.rawValue).joined(separator: ", "))", key: name, at: value.location)
+                throw StudyError("unknown algorithm '\(s)'; known: \(AlgorithmName.known.map(\.rawValue).joined(separator: ", "))", key: name, at: value.location)
             }
             config.algorithm = a
             return

@@ -19,6 +19,8 @@ extension BilevelDeployment: SettingChoices {}
 extension BilevelRewardOptimizer: SettingChoices {}
 extension PPOTruncation: SettingChoices {}
 extension LinkFunction.Kind: SettingChoices {}
-extension AlgorithmName: SettingChoices {}
+extension AlgorithmName: SettingChoices {
+    static var settingChoices: [String] { known.map(\.rawValue) }
+}
 extension EvaluationMode: SettingChoices {}
 extension RMPPOQuerySchedule: SettingChoices {}

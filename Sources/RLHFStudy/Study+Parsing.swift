@@ -262,14 +262,14 @@ extension Study {
         switch v {
         case .scalar(let s, _):
             guard let a = AlgorithmName(rawValue: s) else {
-                throw StudyError("unknown algorithm '\(s)'; known: \(AlgorithmName.allCases.map(\.rawValue).joined(separator: ", "))", key: key, at: v.location)
+                throw StudyError("unknown algorithm '\(s)'; known: \(AlgorithmName.known.map(\.rawValue).joined(separator: ", "))", key: key, at: v.location)
             }
             return Variant(label: s, location: v.location) { $0.algorithm = a }
         case .map(let entries, _):
             let given = try label(in: v, key: key)
             let hasAlgorithm = entries.contains { $0.key == "algorithm" }
             guard hasAlgorithm || given.flatMap(AlgorithmName.init(rawValue:)) != nil else {
-                throw StudyError("missing 'algorithm' (\(AlgorithmName.allCases.map(\.rawValue).joined(separator: ", ")))", key: key, at: v.location)
+                throw StudyError("missing 'algorithm' (\(AlgorithmName.known.map(\.rawValue).joined(separator: ", ")))", key: key, at: v.location)
             }
             let implied = hasAlgorithm ? nil : given.flatMap(AlgorithmName.init(rawValue:))
             // The algorithm first, so that its resolved defaults are what nested settings merge into.

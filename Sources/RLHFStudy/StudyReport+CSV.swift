@@ -1,4 +1,5 @@
 import Foundation
+import RLHF
 
 /// `results.csv`: writing result rows, and reading them back (the runner does when resuming).
 extension StudyReport {
@@ -26,12 +27,20 @@ extension StudyReport {
     /// A training study's `results.csv`: a header, one line per row, doubles written in full
     /// precision (Swift's shortest round-tripping form), an empty field for a nil standard
     /// error, `true`/`false` for `final`; fields with commas, quotes or line breaks are quoted.
+    /// After ``resultColumns`` come the algorithms' diagnostics (``ResultRow/diagnostics``), one
+    /// column per name in the order the rows first name them, empty in rows without it.
     public static func csv(_ rows: [ResultRow]) -> String {
-        var out = resultColumns.joined(separator: ",") + "\n"
+        var names: [String] = []
+        for r in rows { for d in r.diagnostics where !names.contains(d.name) { names.append(d.name) } }
+        var out = (resultColumns + names).joined(separator: ",") + "\n"
         for r in rows {
-            let fields = [r.run, r.variant, r.algorithm, r.env, r.link, r.feedback, "\(r.seed)", "\(r.budget)",
+            var fields = [r.run, r.variant, r.algorithm, r.env, r.link, r.feedback, "\(r.seed)", "\(r.budget)",
                           "\(r.queries)", "\(r.envSteps)", "\(r.value)", r.valueStandardError.map { "\($0)" } ?? "",
                           "\(r.normalizedValue)", "\(r.wallSeconds)", r.isFinal ? "true" : "false"]
+            for name in names {
+                let d = r.diagnostics.first { $0.name == name }
+                fields.append(d.map { "\($0.value)" } ?? "")
+            }
             out += fields.map(csvField).joined(separator: ",") + "\n"
         }
         return out
@@ -46,8 +55,9 @@ extension StudyReport {
         return out
     }
 
-    /// Reads a training study's `results.csv` back. Columns are found by name (any order; extra
-    /// columns are ignored); every column of ``resultColumns`` must be present.
+    /// Reads a training study's `results.csv` back. Columns are found by name (any order); every
+    /// column of ``resultColumns`` must be present; every other column is a diagnostic (a
+    /// finite number, or empty where the row has none).
     ///
     /// - Throws: ``CSVError`` naming the line of a missing header, a missing column, a record
     ///   with the wrong number of fields, an unparsable number or flag, or an unterminated quote.
@@ -65,7 +75,12 @@ extension StudyReport {
                              valueStandardError: se,
                              normalizedValue: try number(f[12], "normalized_value", record.line, Double.init),
                              wallSeconds: try number(f[13], "wall_seconds", record.line, Double.init),
-                             isFinal: try flag(f[14], record.line))
+                             isFinal: try flag(f[14], record.line),
+                             diagnostics: try table.extraColumns.compactMap { name, k in
+                                 let text = record.fields[k]
+                                 if text.isEmpty { return nil }
+                                 return Diagnostic(name: name, value: try number(text, name, record.line, { Double($0).flatMap { $0.isFinite ? $0 : nil } }))
+                             })
         }
     }
 
@@ -180,10 +195,18 @@ extension StudyReport {
                 throw CSVError(line: first.line, message: "header lacks column\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", "))")
             }
             columnIndex = index
+            let requiredSet = Set(required)
+            extraColumns = header.enumerated().compactMap { k, name in
+                let trimmed = name.trimmingCharacters(in: .whitespaces)
+                return requiredSet.contains(trimmed) ? nil : (trimmed, k)
+            }
             for r in records where r.fields.count != header.count {
                 throw CSVError(line: r.line, message: "\(r.fields.count) fields, but the header has \(header.count)")
             }
         }
+
+        /// The columns not in `required`, with their index, in header order.
+        var extraColumns: [(String, Int)] = []
 
         /// The named fields of a record, in the order of `columns`.
         func fields(_ record: Record, _ columns: [String]) throws -> [String] {

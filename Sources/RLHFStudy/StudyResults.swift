@@ -37,11 +37,15 @@ public struct ResultRow: Sendable, Equatable, Codable {
     public var wallSeconds: Double
     /// Whether this is the run's last evaluation point (its result at ``budget``).
     public var isFinal: Bool
+    /// The algorithm's diagnostics at this point (``TrainingRecord/diagnostics``): extra columns
+    /// of `results.csv`, one per name, empty in the rows of algorithms without it.
+    public var diagnostics: [Diagnostic]
 
     /// Creates a row.
     public init(run: String, variant: String, algorithm: String, env: String, link: String, feedback: String,
                 seed: UInt64, budget: Int, queries: Int, envSteps: Int, value: Double, valueStandardError: Double?,
-                normalizedValue: Double, wallSeconds: Double, isFinal: Bool) {
+                normalizedValue: Double, wallSeconds: Double, isFinal: Bool, diagnostics: [Diagnostic] = []) {
+        self.diagnostics = diagnostics
         self.run = run; self.variant = variant; self.algorithm = algorithm; self.env = env; self.link = link
         self.feedback = feedback; self.seed = seed; self.budget = budget; self.queries = queries
         self.envSteps = envSteps; self.value = value; self.valueStandardError = valueStandardError

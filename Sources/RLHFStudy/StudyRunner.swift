@@ -164,7 +164,7 @@ public struct StudyRunner: Sendable {
                       env: cell.env, link: cell.link, feedback: cell.feedback, seed: cell.configuration.seed,
                       budget: cell.configuration.budget, queries: r.queries, envSteps: r.envSteps, value: r.value,
                       valueStandardError: r.valueStandardError, normalizedValue: r.normalizedValue,
-                      wallSeconds: r.wallSeconds, isFinal: i == run.records.count - 1)
+                      wallSeconds: r.wallSeconds, isFinal: i == run.records.count - 1, diagnostics: r.diagnostics ?? [])
         }
     }
 

@@ -9,7 +9,9 @@ struct Bench: AsyncParsableCommand {
             cores, a TaskGroup of fixed-size chunks), and queries per second of full 10⁶-query ZPG \
             and ZBCPG runs with the default settings; forward + backward time of a 64-64-64-64 and a \
             256-256-256-256 MLP on a batch of 256; CartPole rollout steps per second with an MLP \
-            policy. Build with `-c release` for meaningful figures.
+            policy, one forward pass a step and batched (the lock-step engine, --batch-width episodes \
+            a step, one matrix product per layer). Build with `-c release` for meaningful figures; \
+            --cartpole-only skips everything but the CartPole lines.
 
             The MLP figures name the matrix kernel used (avx512f, avx2+fma or portable: the best \
             this CPU and OS support). RLHF_KERNEL=avx512|avx2|portable selects another available \
@@ -21,6 +23,12 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "Query budget of the ZPG and ZBCPG runs.")
     var queries: Int = 1_000_000
+
+    @Option(help: "Episodes advanced together by the batched CartPole measurement (B).")
+    var batchWidth: Int = MonteCarlo.defaultBatchWidth
+
+    @Flag(help: "Measure only the CartPole rollouts (single-row and batched).")
+    var cartpoleOnly = false
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -55,12 +63,53 @@ struct Bench: AsyncParsableCommand {
         var mlpForwardBackwardMicrosWidth256: Double
         var cartpoleStepsPerSecondOneCore: Double
         var cartpoleStepsPerSecondAllCores: Double
+        var cartpoleBatchedStepsPerSecondOneCore: Double
+        var cartpoleBatchedStepsPerSecondAllCores: Double
+        var cartpoleBatchWidth: Int
     }
 
     func validate() throws {
         guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1") }
         guard (1...200).contains(mlpRounds) else { throw ValidationError("--mlp-rounds must be between 1 and 200") }
+        guard batchWidth >= 1 else { throw ValidationError("--batch-width must be at least 1") }
         guard queries >= 80 else { throw ValidationError("--queries must be at least 80 (one ZPG iteration)") }
+    }
+
+    /// CartPole steps per second with the default MLP policy of `rlhf train --env cartpole
+    /// --policy mlp`: one forward pass a step, then batched; each on one core and on all.
+    func cartpoleFigures(cores: Int) async -> (one: Double, all: Double, batchedOne: Double, batchedAll: Double) {
+        let cartpole = CartPole()
+        var rng = Xoshiro256(seed: 1)
+        let policy = NeuralSoftmaxPolicy(featureCount: 4, hidden: [16], actionCount: 2, uniformStart: false, using: &rng)
+        let cartFamily = NeuralFamily(env: cartpole, policy: policy)
+        let theta = policy.network.parameters
+        func cartpoleSteps(threads: Int) async -> Double {
+            let clock = Stopwatch()
+            let (_, steps) = await MonteCarlo.evaluate(cartpole, family: cartFamily, parameters: theta,
+                                                       episodes: episodes / 20, seed: 2, threads: threads)
+            return Double(steps) / clock.seconds
+        }
+        func cartpoleBatchedSteps(threads: Int) async -> Double {
+            let clock = Stopwatch()
+            let (_, steps) = await MonteCarlo.evaluateBatched(cartpole, family: cartFamily, parameters: theta,
+                                                              episodes: episodes / 20, seed: 2, threads: threads,
+                                                              width: batchWidth)
+            return Double(steps) / clock.seconds
+        }
+        let one = await cartpoleSteps(threads: 1)
+        let all = await cartpoleSteps(threads: cores)
+        let batchedOne = await cartpoleBatchedSteps(threads: 1)
+        let batchedAll = await cartpoleBatchedSteps(threads: cores)
+        return (one, all, batchedOne, batchedAll)
+    }
+
+    func cartpoleLines(_ cart: (one: Double, all: Double, batchedOne: Double, batchedAll: Double)) -> String {
+        """
+        CartPole steps/s, one core     \(fmt(cart.one / 1e6, 2)) M   (MLP 4-16-2 policy, one forward pass a step)
+        CartPole steps/s, all cores    \(fmt(cart.all / 1e6, 2)) M
+        CartPole steps/s, batched, one core   \(fmt(cart.batchedOne / 1e6, 2)) M   (B = \(batchWidth) episodes a step, one matrix product per layer)
+        CartPole steps/s, batched, all cores  \(fmt(cart.batchedAll / 1e6, 2)) M
+        """
     }
 
     func run() async throws {
@@ -77,6 +126,28 @@ struct Bench: AsyncParsableCommand {
                 MLP fwd+bwd, width 64          \(fmt(report.mlpForwardBackwardMicrosWidth64, 1)) µs   (64-64-64-64 ReLU, batch 256, Double)
                 MLP fwd+bwd, width 256         \(fmt(report.mlpForwardBackwardMicrosWidth256, 1)) µs
                 """)
+            return
+        }
+        if cartpoleOnly {
+            let cores = Parallel.coreCount
+            let cart = await cartpoleFigures(cores: cores)
+            if json {
+                struct CartPoleReport: Encodable {
+                    var cores: Int
+                    var cartpoleStepsPerSecondOneCore: Double
+                    var cartpoleStepsPerSecondAllCores: Double
+                    var cartpoleBatchedStepsPerSecondOneCore: Double
+                    var cartpoleBatchedStepsPerSecondAllCores: Double
+                    var cartpoleBatchWidth: Int
+                }
+                try printJSON(CartPoleReport(cores: cores, cartpoleStepsPerSecondOneCore: cart.one,
+                                             cartpoleStepsPerSecondAllCores: cart.all,
+                                             cartpoleBatchedStepsPerSecondOneCore: cart.batchedOne,
+                                             cartpoleBatchedStepsPerSecondAllCores: cart.batchedAll,
+                                             cartpoleBatchWidth: batchWidth))
+            } else {
+                print("cores                          \(cores)\n" + cartpoleLines(cart))
+            }
             return
         }
         let env = try GridWorld(preset: GridWorldPreset.named("classic")!)
@@ -102,19 +173,7 @@ struct Bench: AsyncParsableCommand {
         // Neural: forward + backward of a 64-64-64-64 (and 256-…) ReLU MLP on a batch of 256.
         let mlp64 = NeuralBenchmark.forwardBackwardMicros(width: 64, rounds: mlpRounds)
         let mlp256 = NeuralBenchmark.forwardBackwardMicros(width: 256, rounds: mlpRounds)
-        // CartPole rollouts with the default MLP policy of `rlhf train --env cartpole --policy mlp`.
-        let cartpole = CartPole()
-        var rng = Xoshiro256(seed: 1)
-        let policy = NeuralSoftmaxPolicy(featureCount: 4, hidden: [16], actionCount: 2, uniformStart: false, using: &rng)
-        let cartFamily = NeuralFamily(env: cartpole, policy: policy)
-        func cartpoleSteps(threads: Int) async -> Double {
-            let clock = Stopwatch()
-            let (_, steps) = await MonteCarlo.evaluate(cartpole, family: cartFamily, parameters: policy.network.parameters,
-                                                       episodes: episodes / 20, seed: 2, threads: threads)
-            return Double(steps) / clock.seconds
-        }
-        let cartOne = await cartpoleSteps(threads: 1)
-        let cartAll = await cartpoleSteps(threads: cores)
+        let cart = await cartpoleFigures(cores: cores)
 
         let report = Report(
             cores: cores, envStepsPerSecondOneCore: one, envStepsPerSecondAllCores: all,
@@ -124,7 +183,9 @@ struct Bench: AsyncParsableCommand {
             zbcpgNormalizedValue: zbcpg.normalizedValue, matrixKernel: NeuralBenchmark.kernel,
             matrixKernelsAvailable: NeuralBenchmark.availableKernels,
             mlpForwardBackwardMicrosWidth64: mlp64, mlpForwardBackwardMicrosWidth256: mlp256,
-            cartpoleStepsPerSecondOneCore: cartOne, cartpoleStepsPerSecondAllCores: cartAll)
+            cartpoleStepsPerSecondOneCore: cart.one, cartpoleStepsPerSecondAllCores: cart.all,
+            cartpoleBatchedStepsPerSecondOneCore: cart.batchedOne, cartpoleBatchedStepsPerSecondAllCores: cart.batchedAll,
+            cartpoleBatchWidth: batchWidth)
         if json {
             try printJSON(report)
             return
@@ -138,9 +199,7 @@ struct Bench: AsyncParsableCommand {
             matrix kernel                  \(NeuralBenchmark.kernel)   (available: \(NeuralBenchmark.availableKernels.joined(separator: ", ")))
             MLP fwd+bwd, width 64          \(fmt(mlp64, 1)) µs   (64-64-64-64 ReLU, batch 256, Double, kernel \(NeuralBenchmark.kernel))
             MLP fwd+bwd, width 256         \(fmt(mlp256, 1)) µs
-            CartPole steps/s, one core     \(fmt(cartOne / 1e6, 2)) M   (MLP 4-16-2 policy, one forward pass a step)
-            CartPole steps/s, all cores    \(fmt(cartAll / 1e6, 2)) M
-            """)
+            """ + "\n" + cartpoleLines(cart))
     }
 }
 

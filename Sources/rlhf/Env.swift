@@ -67,6 +67,8 @@ struct Env: ParsableCommand {
             report = OtherReport(name: name, kind: "cartpole", states: nil, features: c.featureCount, actions: c.actionCount,
                                  horizon: c.horizon, uniformValue: e.mean, uniformValueSe: e.standardError,
                                  optimalValue: Double(c.horizon))
+        case .registered(let r):
+            throw ValidationError("'\(r.name)' is an environment a program registered (\(r.summary)); describe it from that program")
         }
         if json { return try printJSON(report) }
         print("environment       \(report.name) (\(report.kind))")

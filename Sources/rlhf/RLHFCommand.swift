@@ -56,7 +56,10 @@ struct RLHFCommand: AsyncParsableCommand {
 }
 
 extension LinkFunction.Kind: ExpressibleByArgument {}
-extension AlgorithmName: ExpressibleByArgument {}
+extension AlgorithmName: ExpressibleByArgument {
+    public static var allValueStrings: [String] { known.map(\.rawValue) }
+    public var defaultValueDescription: String { rawValue }
+}
 extension ZBCPGHyperparameters.BlockMode: ExpressibleByArgument {}
 extension PolicyKind: ExpressibleByArgument {}
 extension DPOReference: ExpressibleByArgument {}

@@ -81,21 +81,4 @@ struct MeasurementTests {
         #expect(small > 2 * median(rows, "panel", "standard_error", x: 2))
         #expect(small > large)
     }
-
-    @Test("full runs", .enabled(if: ProcessInfo.processInfo.environment["MEASUREMENT_FULL"] != nil))
-    func full() {
-        let which = ProcessInfo.processInfo.environment["MEASUREMENT_FULL"] ?? ""
-        if which.contains("critic") || which == "1" {
-            let (rows, s) = timed { CriticMeasurement.run(seeds: CriticMeasurement.defaultSeeds, quick: false) }
-            printTable("critic full", rows, seconds: s)
-        }
-        if which.contains("hyper") || which == "1" {
-            let (rows, s) = timed { HypergradientMeasurement.run(seeds: HypergradientMeasurement.defaultSeeds, quick: false) }
-            printTable("hypergradient full", rows, seconds: s)
-        }
-        if which.contains("gradient") && !which.contains("hyper") || which == "1" {
-            let (rows, s) = timed { GradientMeasurement.run(seeds: GradientMeasurement.defaultSeeds, quick: false) }
-            printTable("gradient full", rows, seconds: s)
-        }
-    }
 }

@@ -468,32 +468,4 @@ enum Synthetic {
         #expect(report.contains("**Answer.** cosine stays at 1 from evaluators = 2 to 1000 (variant panel)."), "\(report)")
         #expect(!report.contains("**Answer.** cosine stays at 1 from evaluators = 2 to 1000 (variant panel); standard_error"))
     }
-
-    /// Writes an example report and plots when `REPORT_EXAMPLE_DIR` is set (for looking at them).
-    @Test func writeExamples() throws {
-        guard let dir = ProcessInfo.processInfo.environment["REPORT_EXAMPLE_DIR"] else { return }
-        let rows = Synthetic.study()
-        let question = StudyQuestion(question: "Do the zeroth-order methods beat the baselines at equal queries?",
-                                     answer: .compare(groupA: ["zpg", "zbcpg"], nameA: "the zeroth-order methods",
-                                                      groupB: ["rm-ppo", "dpo"], nameB: "the baselines"))
-        let url = URL(fileURLWithPath: dir)
-        try StudyReport.training(title: "Sample efficiency (synthetic)", question: question, rows: rows)
-            .write(to: url.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
-        try StudyReport.trainingPlot(rows: rows, title: "Normalized value vs queries")
-            .write(to: url.appendingPathComponent(StudyReport.trainingPlotFile), atomically: true, encoding: .utf8)
-        try StudyReport.csv(rows).write(to: url.appendingPathComponent("results.csv"), atomically: true, encoding: .utf8)
-        var m: [MeasurementRow] = []
-        for (v, scale) in [("bilevel", 1.0), ("bilevel-exact-critic", 0.3)] {
-            for sigma in [1.0, 0.3, 0.1, 0.03, 0.01] {
-                for seed in UInt64(0)..<5 {
-                    m.append(MeasurementRow(variant: v, xName: "sigma", x: sigma, seed: seed, metric: "relative_error",
-                                            y: scale * sigma * 0.0085 * (1 + 0.2 * Double(seed))))
-                }
-            }
-        }
-        try StudyReport.measurement(title: "sigma (synthetic)", question: StudyQuestion(question: "How does the error scale with sigma?", answer: .trend), rows: m)
-            .write(to: url.appendingPathComponent("measurement.md"), atomically: true, encoding: .utf8)
-        try StudyReport.measurementPlot(rows: m, title: "relative error vs sigma", logY: true)
-            .write(to: url.appendingPathComponent(StudyReport.measurementPlotFile), atomically: true, encoding: .utf8)
-    }
 }

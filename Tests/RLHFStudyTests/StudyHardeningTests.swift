@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RLHF
 @testable import RLHFStudy
+import RLHFTestSupport
 
 /// Bad study input gets a clear error with file, line and key, before anything large is built
 /// (issue 12: items 2, 4, 8, 14, 15 and the parsing side of 18).
@@ -246,8 +247,7 @@ import RLHF
     }
 
     @Test func aMapFileIsLabelledByItsFileName() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("study-map-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = TestFiles.temporaryDirectory("study-map")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "S..\n.#.\n..G\n".write(toFile: dir + "/small.txt", atomically: true, encoding: .utf8)
         let study = try Study.parse(yaml: "seeds: 1\nbudgets: [1000]\nalgorithms: [zpg]\nenvironments: [\(dir)/small.txt, {name: \(dir)/small.txt, slip: 0}]", file: "s.yaml")

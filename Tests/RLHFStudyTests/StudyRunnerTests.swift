@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RLHF
 @testable import RLHFStudy
+import RLHFTestSupport
 
 @Suite struct StudyRunnerTests {
     static let text = """
@@ -19,12 +20,6 @@ import RLHF
         algorithms: [zpg, online-dpo]
         """
 
-    static func temporaryDirectory() -> String {
-        let d = NSTemporaryDirectory() + "rlhf-study-\(UInt64.random(in: 0...UInt64.max))"
-        try? FileManager.default.removeItem(atPath: d)
-        return d
-    }
-
     /// Rows without wall time (the only column that may differ between two computations).
     static func strip(_ rows: [ResultRow]) -> [ResultRow] {
         rows.map { var r = $0; r.wallSeconds = 0; return r }
@@ -33,7 +28,7 @@ import RLHF
     @Test func resumingRecomputesOnlyUnfinishedRunsAndGivesIdenticalResults() throws {
         let plan = try StudyPlan(Study.parse(yaml: Self.text, file: "t.yaml"))
         #expect(plan.cells.count == 16)
-        let dir = Self.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let first = try StudyRunner(directory: dir, workers: 2).run(plan, source: Self.text)
         #expect(first.computed == 16 && first.resumed == 0 && first.failures.isEmpty)
@@ -60,7 +55,7 @@ import RLHF
 
     @Test func resultsDoNotDependOnTheNumberOfWorkers() throws {
         let plan = try StudyPlan(Study.parse(yaml: Self.text, file: "t.yaml"))
-        let a = Self.temporaryDirectory(), b = Self.temporaryDirectory()
+        let a = TestFiles.temporaryDirectory("rlhf-study", create: false), b = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
         let one = try StudyRunner(directory: a, workers: 1).run(plan, source: nil)
         let two = try StudyRunner(directory: b, workers: 2).run(plan, source: nil)
@@ -74,7 +69,7 @@ import RLHF
 
     @Test func aFolderOfAnotherStudyIsRefused() throws {
         let plan = try StudyPlan(Study.parse(yaml: Self.text, file: "t.yaml"))
-        let dir = Self.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try StudyRunner(directory: dir, workers: 2).run(plan, source: nil)
         var other = plan
@@ -95,7 +90,7 @@ import RLHF
               - {label: trimmed, algorithm: zpg}
             """
         let plan = try StudyPlan(Study.parse(yaml: text, file: "t.yaml"))
-        let dir = Self.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let outcome = try StudyRunner(directory: dir, workers: 2).run(plan, source: text)
         #expect(outcome.failures.count == 2)

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 import RLHF
 @testable import RLHFStudy
+import RLHFTestSupport
 
 /// Shards of a study sharing one folder, per-run claims, and the folder's study identity.
 @Suite struct StudyShardTests {
@@ -12,12 +13,6 @@ import RLHF
     static func plan(_ text: String = Self.text) throws -> StudyPlan { try StudyPlan(Study.parse(yaml: text, file: "t.yaml")) }
     static func csv(_ dir: String) throws -> String { try String(contentsOfFile: dir + "/results.csv", encoding: .utf8) }
     /// results.csv without its wall-time column (the only one that differs between computations).
-    static func withoutWallTime(_ csv: String) -> String {
-        let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        guard let i = lines.first?.firstIndex(of: "wall_seconds") else { return csv }
-        return lines.map { var l = $0; l.remove(at: i); return l.joined(separator: ",") }.joined(separator: "\n")
-    }
-
     @Test func shardsCoverEveryRunOnceBalancedAndDependOnThePlanOnly() throws {
         let plan = try Self.plan()
         for n in [1, 3, 4, 16, 40] {
@@ -44,7 +39,7 @@ import RLHF
 
     @Test func shardsRunOneByOneGiveTheUnshardedResultsAndTheLastWritesTheReport() throws {
         let plan = try Self.plan()
-        let whole = StudyRunnerTests.temporaryDirectory(), sharded = StudyRunnerTests.temporaryDirectory()
+        let whole = TestFiles.temporaryDirectory("rlhf-study", create: false), sharded = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: whole); try? FileManager.default.removeItem(atPath: sharded) }
         _ = try StudyRunner(directory: whole, workers: 2).run(plan, source: Self.text)
         var computed = 0
@@ -59,7 +54,7 @@ import RLHF
             #expect(FileManager.default.fileExists(atPath: sharded + "/results.csv") == (i == 2))
         }
         #expect(computed == plan.cells.count)
-        #expect(Self.withoutWallTime(try Self.csv(sharded)) == Self.withoutWallTime(try Self.csv(whole)))
+        #expect(TestFiles.withoutWallTime(try Self.csv(sharded)) == TestFiles.withoutWallTime(try Self.csv(whole)))
         // No claim is left behind.
         for c in plan.cells { #expect(RunClaim.generations(in: sharded + "/runs/" + c.id).isEmpty) }
     }
@@ -88,7 +83,7 @@ import RLHF
 
     @Test func aRunALiveProcessHoldsIsSkippedAndAStaleClaimIsTakenOver() throws {
         let plan = try Self.plan()
-        let dir = StudyRunnerTests.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let host = RunClaim.hostName()
         let live = plan.cells[0].id, dead = plan.cells[1].id, silent = plan.cells[2].id, fresh = plan.cells[3].id
@@ -123,7 +118,7 @@ import RLHF
     }
 
     @Test func claimsAreExclusiveAndTakingOverMakesTheNextGeneration() throws {
-        let dir = StudyRunnerTests.temporaryDirectory() + "/run"
+        let dir = TestFiles.temporaryDirectory("rlhf-study", create: false) + "/run"
         defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
         defer { try? FileManager.default.removeItem(atPath: dir + "2") }
         let first = try #require(try RunClaim.acquire(dir, staleAfter: 300))
@@ -169,7 +164,7 @@ import RLHF
     /// otherwise (comments, key order, number spelling, report text) is let in.
     @Test func aDifferentStudyIsRefusedByTheFoldersIdentity() throws {
         let plan = try Self.plan()
-        let dir = StudyRunnerTests.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try StudyRunner(directory: dir, workers: 2).run(plan, source: Self.text)
         let id = try String(contentsOfFile: dir + "/study-id", encoding: .utf8)
@@ -208,7 +203,7 @@ import RLHF
     }
 
     @Test func aMeasurementStudyIntoATrainingStudysFolderIsRefused() throws {
-        let dir = StudyRunnerTests.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try StudyRunner(directory: dir, workers: 1).claimFolder(try Self.plan())
         let m = try Study.parse(yaml: "kind: gradient\nseeds: 1\nquick: true\n", file: "m.yaml")
@@ -219,7 +214,7 @@ import RLHF
     /// shard finish, and the report (written by the last shard) says which failed and why.
     @Test func aFailedRunKeepsItsErrorAndTheReportSaysSo() throws {
         let plan = try Self.plan()
-        let dir = StudyRunnerTests.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-study", create: false)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A folder where the run's metrics.csv should go: writing the result fails after training.
         let broken = plan.cells[5]

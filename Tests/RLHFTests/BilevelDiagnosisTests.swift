@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 /// The diagnosis of the stall of Algorithm 1 on `classic` (see ``BilevelHyperparameters``), as
 /// checks that fail if it comes back: with the old lower-level steps (β = β' = 2, clip 5, α = 0.002, σ = 1)
@@ -11,7 +12,8 @@ struct BilevelDiagnosisTests {
     /// Runs `iterations` outer iterations in exact mode; returns the normalized value of λ and
     /// the largest |λ| entry (a saturated softmax has entries of 8 and more).
     static func run(_ hyper: BilevelHyperparameters, iterations: Int, seed: UInt64) throws -> (value: Double, maxLogit: Double) {
-        let (env, panel, policy, normalized) = try BilevelTests.classic()
+        let (env, panel, policy) = try Classic.fixture()
+        let normalized = { (theta: [Double]) in Classic.normalizedValue(theta, env: env, policy: policy) }
         var alg = try Bilevel(env: env, policy: policy, panel: panel, hyper: hyper, seed: seed, exact: true)
         var ledger = try QueryLedger(budget: iterations * alg.queries(forIteration: 1))
         for k in 0..<iterations { _ = try alg.iterate(k, ledger: &ledger) }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 /// A tabular environment around an explicit ``TabularMDP`` with one-hot features (tests only).
 struct BilevelTinyEnv: TabularEnvironment {
@@ -225,8 +226,7 @@ struct BilevelTests {
 
     @Test("the DQN critic converges to the exact discounted Q of a fixed policy on classic")
     func criticConverges() throws {
-        var env = try GridWorld(preset: #require(GridWorldPreset.named("classic")))
-        env.featureMode = .oneHot
+        let env = try Classic.gridWorld()
         let tab = TabularBilevelModel(env: env)
         let n = env.stateCount
         var (policy, reward) = Self.networks(states: n, actions: 4, seed: 3, scale: 0.5)
@@ -299,22 +299,19 @@ struct BilevelTests {
 
     // MARK: - Algorithm 1
 
-    static func classic() throws -> (GridWorld, EvaluatorPanel, NeuralSoftmaxPolicy, (([Double]) -> Double)) {
-        var env = try GridWorld(preset: #require(GridWorldPreset.named("classic")))
-        env.featureMode = .oneHot
-        let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
-        var rng = Xoshiro256(seed: 5)
-        let policy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: 4, uniformStart: true, using: &rng)
-        let family = NeuralTabularFamily(env: env, policy: policy)
-        let uniform = env.model.value(policy: env.model.uniformPolicy), best = env.model.optimalValue
-        let normalized = { (theta: [Double]) in (env.model.value(policy: family.probabilities(theta)) - uniform) / (best - uniform) }
-        return (env, panel, policy, normalized)
-    }
-
+    /// 5000 queries (50 iterations) from the uniform policy (normalized 0), seed 7. The run's
+    /// policy, π_λ' (the tracker of λ*(φ), what a run reports by default), improves in both modes;
+    /// measured: sampled 0.0636, exact 0.0393 normalized, so the margin 0.02 is half the exact gain
+    /// (with the policy step sizes β = β' = 0 it stays at 0). π_λ, which follows σ∇_λ G more than
+    /// ∇_λ J in its first steps at σ = 10, is not checked: sampled 0.025, exact −0.002 (it rises
+    /// later; the diagnosis test: 0.31 after 400 iterations). The fitted reward orders fresh pairs
+    /// well above chance (0.5): measured 0.774 sampled, 0.776 exact; the true expected reward 0.857.
     @Test("Algorithm 1 improves the true value on classic with a small budget, deterministically")
     func algorithmImproves() throws {
-        let (env, panel, policy, normalized) = try Self.classic()
-        var results: [String] = []
+        let (env, panel, policy) = try Classic.fixture()
+        let normalized = { (theta: [Double]) in Classic.normalizedValue(theta, env: env, policy: policy) }
+        let initial = normalized(policy.network.parameters)
+        #expect(abs(initial) < 1e-12, "the fixture's policy starts uniform")
         for exact in [false, true] {
             var runs: [[Double]] = []
             for _ in 0..<(exact ? 1 : 2) {
@@ -325,21 +322,14 @@ struct BilevelTests {
                 #expect(ledger.used == 5000 && alg.featurizedPairs.count == 500)
                 let v = normalized(alg.parameters), vLower = normalized(alg.lowerLevelParameters)
                 let agreement = alg.rewardAgreement(pairs: 300, seed: 1)
-                results.append(String(format: "exact=%@: %d iterations, normalized λ %.3f, λ' %.3f, agreement %.3f",
-                                      "\(exact)", k, v, vLower, agreement))
-                // Better than the uniform policy (normalized 0): λ' (the J tracker) in both modes,
-                // the deployed λ in sampled mode. With σ = 10, λ's first steps follow σ∇_λ G more
-                // than ∇_λ J; in exact mode it is still at the uniform value after 50 iterations
-                // (measured −0.002; λ' 0.039) and rises later (the diagnosis test: 0.31 after 400).
-                // Measured, sampled: λ 0.025, λ' 0.064.
-                #expect(vLower > 0)
-                if !exact { #expect(v > 0) } else { #expect(v > -0.01) }
-                #expect(agreement.isNaN || (0...1).contains(agreement))
+                print(String(format: "exact=%@: %d iterations, normalized initial %.4f, λ %.4f, λ' %.4f, agreement %.3f",
+                             "\(exact)", k, initial, v, vLower, agreement))
+                #expect(vLower - initial >= 0.02, "exact=\(exact): λ' \(vLower), initial \(initial)")
+                #expect(agreement > 0.65, "exact=\(exact): agreement \(agreement)")
                 runs.append(alg.parameters + alg.lowerLevelParameters + alg.rewardParameters)
             }
             if runs.count == 2 { #expect(runs[0] == runs[1]) }
         }
-        print(results.joined(separator: "\n"))
     }
 
     @Test("validation rejects bad hyperparameters and exact mode needs a tabular environment")

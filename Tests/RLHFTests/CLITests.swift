@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RLHFTestSupport
 
 /// Runs the `rlhf` executable built beside the test bundle.
 struct CLI {
@@ -29,12 +30,6 @@ struct CLI {
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
-
-    static func temporaryDirectory() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-cli-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
 }
 
 @Suite("Command line", .serialized)
@@ -63,14 +58,15 @@ struct CLITests {
 
     @Test("train --out writes metrics.csv and summary.json; --resume of a finished run changes nothing")
     func trainOut() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["train", "--algorithm", "zbcpg", "--link", "weibull", "--queries", "32000", "--out", dir, "--json", "--quiet"]
         let r = try CLI.run(args)
         #expect(r.status == 0, "\(r.stderr)")
         let csv = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8)
         let rows = csv.split(separator: "\n")
-        #expect(rows.first == "iteration,queries,env_steps,value,value_se,normalized_value,wall_seconds")
+        // The fixed columns, then ZBCPG's diagnostics (README "Diagnostics at every evaluation point").
+        #expect(rows.first == "iteration,queries,env_steps,value,value_se,normalized_value,wall_seconds,abs_delta,mean_delta,tied_share,skipped_share,gradient_norm")
         #expect(rows.count > 10)
         #expect(rows.last!.hasPrefix("100,32000,"))
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as? [String: Any])
@@ -144,7 +140,7 @@ struct CLITests {
 
     @Test("a baseline refuses to resume from parameters alone")
     func baselineResume() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["train", "--algorithm", "online-dpo", "--queries", "2000", "--pairs-per-round", "100", "--out", dir, "--quiet"]
         #expect(try CLI.run(args).status == 0)
@@ -196,7 +192,7 @@ struct CLITests {
 
     @Test("a malformed map file is rejected naming the file, line and column")
     func malformedMapFile() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/bad.map"
         try "S...\n.#.\n...G\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -32,20 +32,19 @@ private func balancingAction(_ s: CartPole.State) -> Int {
     0.1 * s.x + 0.5 * s.xDot + 10 * s.theta + 2 * s.thetaDot > 0 ? 1 : 0
 }
 
-/// Runs one episode of at most `env.horizon` steps; returns (steps, return, last step terminal).
+/// A policy given by a function, for the episode engine.
+private struct FunctionActor: PolicyActor {
+    let choose: (CartPole.State, inout Xoshiro256) -> Int
+    mutating func action(in state: CartPole.State, using rng: inout Xoshiro256) -> Int { choose(state, &rng) }
+}
+
+/// Runs one episode of at most `env.horizon` steps with the library's episode engine; returns
+/// (steps, return, last step terminal).
 private func runEpisode(_ env: CartPole, rng: inout Xoshiro256,
-                        policy: (CartPole.State, inout Xoshiro256) -> Int) -> (steps: Int, total: Double, terminal: Bool) {
-    var state = env.reset(using: &rng)
-    var steps = 0, total = 0.0, terminal = false
-    while steps < env.horizon {
-        let result = env.step(state, action: policy(state, &rng), using: &rng)
-        steps += 1
-        total += result.reward
-        terminal = result.terminal
-        if terminal { break }
-        state = result.next
-    }
-    return (steps, total, terminal)
+                        policy: @escaping (CartPole.State, inout Xoshiro256) -> Int) -> (steps: Int, total: Double, terminal: Bool) {
+    var actor = FunctionActor(choose: policy)
+    let episode = env.rollout(&actor, using: &rng)
+    return (episode.steps, episode.totalReturn, episode.terminated)
 }
 
 @Suite struct CartPoleTests {

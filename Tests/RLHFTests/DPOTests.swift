@@ -1,38 +1,18 @@
 import Foundation
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 @Suite("DPO and online DPO")
 struct DPOTests {
-    /// `classic` with one-hot features, a Bradley-Terry panel of M = 10, and a tabular softmax
-    /// policy (no hidden layer) that starts uniform.
-    static func classic(slip: Double? = nil) throws -> (GridWorld, EvaluatorPanel, NeuralSoftmaxPolicy) {
-        let preset = GridWorldPreset.named("classic")!
-        var options = preset.options
-        if let slip { options.slip = slip }
-        var env = try GridWorld(preset: preset, options: options)
-        env.featureMode = .oneHot
-        let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
-        var rng = Xoshiro256(seed: 5)
-        let policy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: 4, uniformStart: true, using: &rng)
-        return (env, panel, policy)
-    }
-
-    /// The exact normalized value of θ: (V − V_uniform) / (V* − V_uniform).
-    static func normalizedValue(_ theta: [Double], env: GridWorld, policy: NeuralSoftmaxPolicy) -> Double {
-        let family = NeuralTabularFamily(env: env, policy: policy)
-        let uniform = env.model.value(policy: [Double](repeating: 0.25, count: env.stateCount * 4))
-        return (env.model.value(policy: family.probabilities(theta)) - uniform) / (env.model.optimalValue - uniform)
-    }
-
     /// Runs DPO through the training loop and returns the optimizer, the ledger and the final state.
     static func run(online: Bool, budget: Int, hyper: DPOHyperparameters, seed: UInt64 = 11, slip: Double? = nil,
                     evaluateEvery: Int = 1_000_000) throws -> (DPO<GridWorld>, QueryLedger, TrainingState) {
-        let (env, panel, policy) = try classic(slip: slip)
+        let (env, panel, policy) = try Classic.fixture(slip: slip)
         var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: hyper, seed: seed, online: online, budget: budget)
         var ledger = try QueryLedger(budget: budget)
         let loop = TrainingLoop(evaluateEvery: evaluateEvery,
-                                evaluate: { (normalizedValue($0, env: env, policy: policy), nil) }, normalize: { $0 })
+                                evaluate: { (Classic.normalizedValue($0, env: env, policy: policy), nil) }, normalize: { $0 })
         let state = try loop.run(&dpo, ledger: &ledger)
         return (dpo, ledger, state)
     }
@@ -63,8 +43,7 @@ struct DPOTests {
     func minibatchGradient() throws {
         // A small MLP policy on coordinate features, random θ, pairs from a random policy and
         // arbitrary reference log-probabilities (they only shift h).
-        var env = try GridWorld(preset: GridWorldPreset.named("classic")!)
-        env.featureMode = .coordinates
+        let env = try Classic.gridWorld(features: .coordinates)
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 5)
         var rng = Xoshiro256(seed: 3)
         var policy = NeuralSoftmaxPolicy(featureCount: 2, hidden: [3], actionCount: 4, uniformStart: false, using: &rng)
@@ -160,7 +139,7 @@ struct DPOTests {
         var hyper = DPOHyperparameters()
         hyper.reference = .previousRound
         hyper.pairsPerRound = 20
-        let (env, panel, policy) = try Self.classic()
+        let (env, panel, policy) = try Classic.fixture()
         var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: hyper, seed: 2, online: true, budget: 1_000)
         var ledger = try QueryLedger(budget: 1_000)
         _ = try dpo.iterate(0, ledger: &ledger)
@@ -203,7 +182,7 @@ struct DPOTests {
     /// s₀, τ1 twice (as after a slip into the wall), τ0 once, and 7 of 10 evaluators prefer τ0.
     /// The learning rate stays at its starting value (no decay). Returns π(down|s₀).
     static func saturatedStateAfterNoise(epsilon: Double, rounds: Int = 10) throws -> Double {
-        let (env, panel, policy) = try classic()
+        let (env, panel, policy) = try Classic.fixture()
         var hyper = DPOHyperparameters()
         hyper.adamEpsilon = epsilon
         var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: hyper, seed: 1, online: true, budget: 100_000)

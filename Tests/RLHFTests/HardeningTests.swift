@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 /// Issue 12: every bad input a clear error, no silent wrong number. Each case failed (ran with
 /// a wrong number, crashed, or printed an internal message) before its fix.
@@ -71,7 +72,7 @@ struct HardeningCLITests {
         ("environments: [{name: classic, slip: 1}]", "nothing can be learned"),
     ])
     func studyFiles(lines: String, fragment: String) throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/s.yaml"
         try "name: s\nseeds: 1\nbudgets: [1000]\nalgorithms: [zpg]\n\(lines)\n".write(toFile: file, atomically: true, encoding: .utf8)
@@ -82,7 +83,7 @@ struct HardeningCLITests {
 
     @Test("4: labels that differ only in case are refused (their run folders collide on case-insensitive disks)")
     func labelsDifferingInCase() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/s.yaml"
         try """
@@ -140,7 +141,7 @@ struct HardeningCLITests {
 
     @Test("13: a refused --resume names exactly the settings that differ")
     func resumeDifferences() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let first = try CLI.run(["train", "--queries", "8000", "--out", dir, "--quiet"])
         #expect(first.status == 0, "\(first.stderr)")
@@ -174,7 +175,7 @@ struct HardeningCLITests {
 struct CheckpointIntegrityTests {
     /// A finished 8,000-query ZPG run's output directory, and its configuration.
     static func savedRun() throws -> (String, TrainConfiguration) {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         var c = TrainConfiguration()
         c.budget = 8000
         _ = try Trainer.run(c, checkpoint: { try RunOutput.saveCheckpoint($0, configuration: c, in: dir) })
@@ -254,7 +255,7 @@ struct CheckpointIntegrityTests {
 
     @Test("15: writes leave no temporary file behind, and a failed write says why")
     func atomicWrite() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try AtomicFile.write(Array("a".utf8), to: dir + "/f")
         try AtomicFile.write(Array("b".utf8), to: dir + "/f")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RLHF
+import RLHFTestSupport
 
 @Suite("Neural: checkpoints and determinism")
 struct NeuralCheckpointTests {

@@ -1,5 +1,6 @@
 import Testing
 import RLHF
+import RLHFTestSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RLHF
+import RLHFTestSupport
 
 @Suite("Neural: gradients against finite differences")
 struct NeuralGradientTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RLHF
+import RLHFTestSupport
 
 @Suite("Neural: optimizers and clipping")
 struct NeuralOptimizerTests {

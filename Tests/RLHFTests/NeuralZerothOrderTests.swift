@@ -1,17 +1,12 @@
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 @Suite("Neural policies in ZPG, CartPole and the bandit")
 struct NeuralZerothOrderTests {
-    static func classic(_ mode: GridWorld.FeatureMode) throws -> GridWorld {
-        var g = try GridWorld(preset: GridWorldPreset.named("classic")!)
-        g.featureMode = mode
-        return g
-    }
-
     @Test("the tabulated family's probabilities are the policy's, state by state", arguments: [GridWorld.FeatureMode.oneHot, .coordinates])
     func tabulatedProbabilities(mode: GridWorld.FeatureMode) throws {
-        let env = try Self.classic(mode)
+        let env = try Classic.gridWorld(features: mode)
         var rng = Xoshiro256(seed: 3)
         let policy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [8, 5], actionCount: 4, uniformStart: false, using: &rng)
         let family = NeuralTabularFamily(env: env, policy: policy)
@@ -26,7 +21,7 @@ struct NeuralZerothOrderTests {
 
     @Test("per-step and tabulated neural actors take the same actions from the same stream")
     func actorsAgree() throws {
-        let env = try Self.classic(.coordinates)
+        let env = try Classic.gridWorld(features: .coordinates)
         var rng = Xoshiro256(seed: 5)
         let policy = NeuralSoftmaxPolicy(featureCount: 2, hidden: [6], actionCount: 4, uniformStart: false, using: &rng)
         let theta = policy.network.parameters

@@ -1,29 +1,10 @@
 import Foundation
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 @Suite("PPO and RM + PPO")
 struct PPOTests {
-    /// `classic` with one-hot features, its uniform and optimal values.
-    static func classic() throws -> (env: GridWorld, uniform: Double, optimal: Double) {
-        var env = try GridWorld(preset: GridWorldPreset.named("classic")!)
-        env.featureMode = .oneHot
-        return (env, env.model.value(policy: env.model.uniformPolicy), env.model.optimalValue)
-    }
-
-    /// A tabular softmax policy (one-hot features, no hidden layer) starting uniform.
-    static func tabularPolicy(_ env: GridWorld, seed: UInt64 = 1) -> NeuralSoftmaxPolicy {
-        var rng = Xoshiro256(seed: seed)
-        return NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [], actionCount: env.actionCount,
-                                   uniformStart: true, using: &rng)
-    }
-
-    /// The exact normalized value of θ for `policy`'s architecture on `classic`.
-    static func normalizedValue(_ theta: [Double], policy: NeuralSoftmaxPolicy, _ c: (env: GridWorld, uniform: Double, optimal: Double)) -> Double {
-        let v = c.env.model.value(policy: NeuralTabularFamily(env: c.env, policy: policy).probabilities(theta))
-        return (v - c.uniform) / (c.optimal - c.uniform)
-    }
-
     // MARK: - The objective's pieces against hand computation
 
     @Test("the clipped surrogate inside and outside the clip range, for both signs of the advantage")
@@ -144,10 +125,10 @@ struct PPOTests {
         r = RewardModelPPOHyperparameters(); r.ppo.clipCoefficient = -1
         #expect(throws: RLHFError.self) { try r.validate() }
         // A budget below one pair's M queries cannot label anything.
-        let c = try Self.classic()
+        let env = try Classic.gridWorld()
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
         #expect(throws: RLHFError.self) {
-            _ = try RewardModelPPO(env: c.env, policy: Self.tabularPolicy(c.env), panel: panel, seed: 1, online: false, budget: 9)
+            _ = try RewardModelPPO(env: env, policy: Classic.tabularPolicy(env, seed: 1), panel: panel, seed: 1, online: false, budget: 9)
         }
     }
 
@@ -155,12 +136,12 @@ struct PPOTests {
 
     @Test("PPO with the true reward solves classic (exact normalized value ≥ 0.95)")
     func solvesClassic() throws {
-        let c = try Self.classic()
-        let policy = Self.tabularPolicy(c.env)
+        let env = try Classic.gridWorld()
+        let policy = Classic.tabularPolicy(env, seed: 1)
         // 60 updates of ≥ 512 steps ≈ 31k environment steps; in release builds 0.95 is reached
         // after ≈ 10–16k steps (seeds 1–2).
-        var opt = try PPOTrueReward(env: c.env, policy: policy, hyper: .gridWorld, updates: 60, seed: 1)
-        let loop = TrainingLoop(evaluateEvery: 60, evaluate: { (Self.normalizedValue($0, policy: policy, c), nil) },
+        var opt = try PPOTrueReward(env: env, policy: policy, hyper: .gridWorld, updates: 60, seed: 1)
+        let loop = TrainingLoop(evaluateEvery: 60, evaluate: { (Classic.normalizedValue($0, env: env, policy: policy), nil) },
                                 normalize: { $0 })
         var ledger = try QueryLedger(budget: 1)
         let state = try loop.run(&opt, ledger: &ledger)
@@ -194,15 +175,15 @@ struct PPOTests {
 
     @Test("online RM + PPO improves on classic with 5·10⁴ Bradley-Terry queries")
     func rewardModelPPOImproves() throws {
-        let c = try Self.classic()
-        let policy = Self.tabularPolicy(c.env)
+        let env = try Classic.gridWorld()
+        let policy = Classic.tabularPolicy(env, seed: 1)
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
         var hyper = RewardModelPPOHyperparameters()
         hyper.pairsPerRound = 250       // fixed rounds: 250 pairs and 5 updates a round
         hyper.ppo = .gridWorld
         hyper.rewardModel.hidden = []   // a tabular reward, fast in debug builds
-        var opt = try RewardModelPPO(env: c.env, policy: policy, panel: panel, hyper: hyper, seed: 1, online: true, budget: 50_000)
-        let loop = TrainingLoop(evaluateEvery: 100, evaluate: { (Self.normalizedValue($0, policy: policy, c), nil) },
+        var opt = try RewardModelPPO(env: env, policy: policy, panel: panel, hyper: hyper, seed: 1, online: true, budget: 50_000)
+        let loop = TrainingLoop(evaluateEvery: 100, evaluate: { (Classic.normalizedValue($0, env: env, policy: policy), nil) },
                                 normalize: { $0 })
         var ledger = try QueryLedger(budget: 50_000)
         let state = try loop.run(&opt, ledger: &ledger)
@@ -217,8 +198,8 @@ struct PPOTests {
 
     @Test("queries are charged through the ledger: online per round, offline once, true reward never")
     func ledger() throws {
-        let c = try Self.classic()
-        let policy = Self.tabularPolicy(c.env)
+        let env = try Classic.gridWorld()
+        let policy = Classic.tabularPolicy(env, seed: 1)
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 4)
         var hyper = RewardModelPPOHyperparameters()
         hyper.pairsPerRound = 30
@@ -227,7 +208,7 @@ struct PPOTests {
         hyper.rewardModel.hidden = []
         hyper.rewardModel.epochs = 1
         // Online: 30·4 = 120 queries a round; a budget of 400 pays for 3 rounds.
-        var online = try RewardModelPPO(env: c.env, policy: policy, panel: panel, hyper: hyper, seed: 1, online: true, budget: 400)
+        var online = try RewardModelPPO(env: env, policy: policy, panel: panel, hyper: hyper, seed: 1, online: true, budget: 400)
         var ledger = try QueryLedger(budget: 400)
         let loop = TrainingLoop(evaluateEvery: 1, evaluate: { _ in (0, nil) }, normalize: { $0 })
         var state = try loop.run(&online, ledger: &ledger)
@@ -237,14 +218,14 @@ struct PPOTests {
         hyper.offlinePairCap = 50
         hyper.offlinePPOUpdates = 5
         hyper.ppoUpdatesPerRound = 2
-        var offline = try RewardModelPPO(env: c.env, policy: policy, panel: panel, hyper: hyper, seed: 1, online: false, budget: 400)
+        var offline = try RewardModelPPO(env: env, policy: policy, panel: panel, hyper: hyper, seed: 1, online: false, budget: 400)
         #expect(offline.queries(forIteration: 0) == 200 && offline.queries(forIteration: 1) == 0 && offline.iterationLimit == 3)
         ledger = try QueryLedger(budget: 400)
         state = try loop.run(&offline, ledger: &ledger)
         #expect(state.iteration == 3 && ledger.used == 200 && offline.dataset.count == 50)
         #expect(offline.ppo.plannedUpdates == 5)
         // PPO with the true reward: no queries.
-        var ppo = try PPOTrueReward(env: c.env, policy: policy, hyper: hyper.ppo, updates: 2, seed: 1)
+        var ppo = try PPOTrueReward(env: env, policy: policy, hyper: hyper.ppo, updates: 2, seed: 1)
         ledger = try QueryLedger(budget: 1)
         state = try loop.run(&ppo, ledger: &ledger)
         #expect(state.iteration == 2 && ledger.used == 0 && state.envSteps >= 128)
@@ -252,13 +233,13 @@ struct PPOTests {
 
     @Test("runs are deterministic in the seed")
     func determinism() throws {
-        let c = try Self.classic()
+        let env = try Classic.gridWorld()
         var rng = Xoshiro256(seed: 4)
-        let mlpPolicy = NeuralSoftmaxPolicy(featureCount: c.env.featureCount, hidden: [8], actionCount: 4, using: &rng)
+        let mlpPolicy = NeuralSoftmaxPolicy(featureCount: env.featureCount, hidden: [8], actionCount: 4, using: &rng)
         var hyper = PPOHyperparameters.gridWorld
         hyper.stepsPerUpdate = 100
         func ppoRun(_ seed: UInt64) throws -> ([Double], [Double], PPOStatistics) {
-            var p = try PPO(env: c.env, policy: mlpPolicy, hyper: hyper, seed: seed, plannedUpdates: 3)
+            var p = try PPO(env: env, policy: mlpPolicy, hyper: hyper, seed: seed, plannedUpdates: 3)
             var s: PPOStatistics?
             for u in 0..<3 { s = p.update(u) }
             return (p.policy.network.parameters, p.valueNetwork.parameters, s!)
@@ -275,7 +256,7 @@ struct PPOTests {
         rm.rewardModel.hidden = [4]
         rm.rewardModel.epochs = 2
         func rmRun(_ seed: UInt64) throws -> [Double] {
-            var opt = try RewardModelPPO(env: c.env, policy: mlpPolicy, panel: panel, hyper: rm, seed: seed, online: true, budget: 200)
+            var opt = try RewardModelPPO(env: env, policy: mlpPolicy, panel: panel, hyper: rm, seed: seed, online: true, budget: 200)
             var ledger = try QueryLedger(budget: 200)
             for t in 0..<2 { _ = try opt.iterate(t, ledger: &ledger) }
             return opt.parameters + opt.rewardModel.network.parameters

@@ -1,13 +1,13 @@
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 @Suite("Reward model")
 struct RewardModelTests {
     /// Pairs from the uniform policy on `classic`, labeled by a Bradley-Terry panel.
     static func dataset(pairs: Int, seed: UInt64) throws -> (GridWorld, [FeaturizedPair]) {
-        var env = try GridWorld(preset: GridWorldPreset.named("classic")!)
-        env.featureMode = .oneHot
-        let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 10)
+        let env = try Classic.gridWorld()
+        let panel = try Classic.panel()
         var ledger = try QueryLedger(budget: pairs * 10)
         var actor = TabularActor(logits: [Double](repeating: 0, count: env.stateCount * 4), actionCount: 4)
         var other = actor
@@ -67,8 +67,7 @@ struct RewardModelTests {
 
     @Test("datasets round-trip through JSON Lines")
     func jsonLines() throws {
-        var env = try GridWorld(preset: GridWorldPreset.named("classic")!)
-        env.featureMode = .oneHot
+        let env = try Classic.gridWorld()
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 3)
         var ledger = try QueryLedger(budget: 30)
         var a = TabularActor(logits: [Double](repeating: 0, count: 92), actionCount: 4), b = a

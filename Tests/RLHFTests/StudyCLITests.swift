@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import RLHFTestSupport
 
 @Suite("Command line: rlhf study", .serialized)
 struct StudyCLITests {
@@ -17,7 +18,7 @@ struct StudyCLITests {
 
     @Test("a bad study file fails before any run, naming the file, line and key")
     func badFilesFailEarly() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cases: [(String, String)] = [
             ("environments: [classic]\nseeds: 2\nbudgets: [1e4]\nalgorithms: [zpg]\nbudgetz: 3\n", "bad.yaml:5:1: 'budgetz': unknown key"),
@@ -39,7 +40,7 @@ struct StudyCLITests {
 
     @Test("a study from flags runs, and a second run of the same command resumes with nothing to do")
     func flagsStudyRunsAndResumes() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["study", "--algorithms", "zpg", "--budgets", "800,1600", "--seeds", "2", "--out", dir + "/s"]
         let r = try CLI.run(args)
@@ -58,7 +59,7 @@ struct StudyCLITests {
 
     @Test("a run another live process holds is skipped, not computed twice; the claim goes with its holder")
     func claimedRunIsSkipped() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let run = dir + "/s/runs/zpg__classic__bradley-terry__default__s0__q800"
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
@@ -90,7 +91,7 @@ struct StudyCLITests {
         let shown = try CLI.run(args + ["--show"])
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains("evaluations: 3\nsettings:\n  evaluators: 4\n  teacher:\n    mistake-rate: 0.25\n    equal-threshold: 0.1"), "\(shown.stdout)")
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try CLI.run(args + ["--out", dir + "/s", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -107,7 +108,7 @@ struct StudyCLITests {
     /// and a flags study's errors name the flag, not a line of YAML the user never saw (issue 12, item 14).
     @Test("study errors print the study command's usage and name the flag of a flags study")
     func studyErrorsPrintTheSubcommandsUsage() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/bad.yaml"
         try "environments: [classic]\nseeds: 2\nbudgets: [1e4]\nalgorithms: [zpg]\nbudgetz: 3\n".write(toFile: file, atomically: true, encoding: .utf8)
@@ -132,7 +133,7 @@ struct StudyCLITests {
     /// the saved study.yaml says (item 15).
     @Test("study files: BOM accepted, UTF-16 and alias bombs refused by line, --seeds recorded")
     func studyFileEncodingsAndBombs() throws {
-        let dir = CLI.temporaryDirectory()
+        let dir = TestFiles.temporaryDirectory("rlhf-cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let yaml = "name: b\nenvironments: [classic]\nseeds: 5\nbudgets: [800]\nalgorithms: [zpg]\n"
         try (Data([0xEF, 0xBB, 0xBF]) + Data(yaml.utf8)).write(to: URL(fileURLWithPath: dir + "/bom.yaml"))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RLHF
+import RLHFTestSupport
 
 @Suite("ZPG and ZBCPG")
 struct ZerothOrderTests {
@@ -107,11 +108,9 @@ struct ZerothOrderTests {
         }
     }
 
-    static func classic() throws -> GridWorld { try GridWorld(preset: GridWorldPreset.named("classic")!) }
-
     @Test("ZBCPG with one block reproduces ZPG exactly")
     func zbcpgOneBlockIsZPG() throws {
-        let env = try Self.classic()
+        let env = try Classic.gridWorld()
         let family = TabularSoftmax(stateCount: env.stateCount, actionCount: 4)
         let panel = try EvaluatorPanel(link: try LinkFunction(.weibull), evaluators: 10)
         var zpg = try ZPG(env: env, family: family, panel: panel, seed: 31)
@@ -131,7 +130,7 @@ struct ZerothOrderTests {
 
     @Test("ZBCPG gives the same numbers on 1, 2 and 5 threads", arguments: [ZBCPGHyperparameters.BlockMode.partition, .random])
     func threadIndependence(mode: ZBCPGHyperparameters.BlockMode) throws {
-        let env = try Self.classic()
+        let env = try Classic.gridWorld()
         let family = TabularSoftmax(stateCount: env.stateCount, actionCount: 4)
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 5)
         var results: [[Double]] = []
@@ -159,7 +158,7 @@ struct ZerothOrderTests {
 
     @Test("a block's update touches only its coordinates")
     func randomBlockTouchesOnlyItsBlock() throws {
-        let env = try Self.classic()
+        let env = try Classic.gridWorld()
         let family = TabularSoftmax(stateCount: env.stateCount, actionCount: 4)
         var h = ZBCPGHyperparameters()
         h.mode = .random

@@ -114,6 +114,18 @@ int ck_dgemm_nt_masked_with(int kernel, long M, long N, long K, const double *A,
 /// of a batch it beats glibc's memmove, whose `rep movsb` path is slow on some CPUs.
 void ck_copy(long n, const double *src, double *dst);
 
+/// y[i] = tanh(x[i]) for i < n; `y` may equal `x` (in place), otherwise they must not overlap.
+/// Within about 1.5 ulp of the exact value for every double (±1 for large |x|, x itself for tiny
+/// |x| and ±0, NaN for NaN), and the same bits on every CPU: the AVX-512F, AVX2+FMA and portable
+/// variants (chosen once at run time) compute one sequence of fused operations.
+void ck_tanh(long n, const double *x, double *y);
+
+/// The same values as `ck_tanh` from the portable variant, whatever the CPU supports (for tests).
+void ck_tanh_portable(long n, const double *x, double *y);
+
+/// The variant `ck_tanh` runs on this CPU: "avx512f", "avx2+fma" or "portable".
+const char *ck_tanh_kernel_name(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,12 +22,18 @@ public protocol PreferenceOptimizer {
     /// value and its reward's agreement with the true preferences); `value` gives the value of
     /// a parameter vector. Figures named `…_value` also get a `…_normalized` twin.
     func summaryFigures(value: ([Double]) -> Double) -> [String: Double]
+    /// The algorithm's diagnostics since the previous evaluation point (means over the
+    /// iterations in between, see ``DiagnosticAccumulator``), and a reset: the training loop
+    /// calls it at every evaluation point and stores them in the point's record. Every
+    /// algorithm documents its set in its hyperparameters' file; none reports nothing.
+    mutating func takeDiagnostics() -> [Diagnostic]
 }
 
 extension PreferenceOptimizer {
     public var iterationLimit: Int? { nil }
     public var resumableFromParameters: Bool { false }
     public func summaryFigures(value: ([Double]) -> Double) -> [String: Double] { [:] }
+    public mutating func takeDiagnostics() -> [Diagnostic] { [] }
 }
 
 /// One block's zeroth-order estimate: Δ̂ averaged over the judged pairs, with the direction.
@@ -36,6 +42,10 @@ struct BlockEstimate {
     var meanDifference: Double
     /// Pairs judged (skipped pairs excluded).
     var judgedPairs: Int
+    /// Σ |Δ̂| over the judged pairs.
+    var absoluteDifferenceSum: Double
+    /// Judged pairs whose p̂ was exactly ½ (Δ̂ = 0: the pair moved nothing).
+    var tiedPairs: Int
     /// Environment steps taken by the 2N rollouts.
     var steps: Int
 }
@@ -77,17 +87,41 @@ func estimateBlock<E: Environment, F: PolicyFamily>(
     family.update(&worker.base, to: theta)
     worker.perturbed.withUnsafeBufferPointer { family.update(&worker.candidate, to: $0) }
 
-    let gammaM = panel.teacher.myopicDiscount
-    var sum = 0.0, judged = 0, steps = 0
+    var sum = 0.0, absoluteSum = 0.0, judged = 0, tied = 0, steps = 0
     for n in 0..<pairs {
         var pairRng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b), UInt64(n + 1))
-        let t0 = env.rollout(&worker.base, myopicDiscount: gammaM, using: &pairRng)
-        let t1 = env.rollout(&worker.candidate, myopicDiscount: gammaM, using: &pairRng)
-        steps += t0.steps + t1.steps
-        if let delta = panel.estimateDifference(t0.shown, t1.shown, using: &pairRng) {
+        var none0 = NoRecording<E.State, Int>(), none1 = NoRecording<E.State, Int>()
+        let judged_ = panel.judgeRolloutPair(env: env, &worker.base, &worker.candidate, recorders: &none0, &none1,
+                                             using: &pairRng) { first, _, second, _, _ in (first.shown, second.shown) }
+        steps += judged_.steps
+        if let rate = judged_.rate {
+            let delta = panel.estimatedDifference(rate: rate)
             sum += delta
+            absoluteSum += abs(delta)
             judged += 1
+            if rate == 0.5 { tied += 1 }
         }
     }
-    return BlockEstimate(meanDifference: judged > 0 ? sum / Double(judged) : 0, judgedPairs: judged, steps: steps)
+    return BlockEstimate(meanDifference: judged > 0 ? sum / Double(judged) : 0, judgedPairs: judged,
+                         absoluteDifferenceSum: absoluteSum, tiedPairs: tied, steps: steps)
+}
+
+extension DiagnosticAccumulator {
+    /// ZPG's and ZBCPG's figures of one iteration's blocks: `abs_delta`, the mean |Δ̂| of a
+    /// judged pair (the size of the signal the panel gives); `tied_share`, the share of judged
+    /// pairs with p̂ = ½ exactly (no signal: on GridWorlds both trajectories often tie);
+    /// `skipped_share`, the share of pairs the teacher skipped; `mean_delta`, the mean Δ̂.
+    mutating func addZerothOrder(_ estimates: [BlockEstimate], pairsAsked: Int) {
+        var judged = 0, tied = 0, absolute = 0.0, total = 0.0
+        for e in estimates {
+            judged += e.judgedPairs
+            tied += e.tiedPairs
+            absolute += e.absoluteDifferenceSum
+            total += e.meanDifference * Double(e.judgedPairs)
+        }
+        add("abs_delta", judged > 0 ? absolute / Double(judged) : .nan)
+        add("mean_delta", judged > 0 ? total / Double(judged) : .nan)
+        add("tied_share", judged > 0 ? Double(tied) / Double(judged) : .nan)
+        add("skipped_share", pairsAsked > 0 ? Double(pairsAsked - judged) / Double(pairsAsked) : .nan)
+    }
 }

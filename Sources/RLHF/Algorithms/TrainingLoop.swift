@@ -20,6 +20,9 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var normalizedValue: Double
     /// Wall-clock seconds since the run started (excluding time before a resume).
     public var wallSeconds: Double
+    /// The algorithm's figures over the iterations since the previous point
+    /// (``PreferenceOptimizer/takeDiagnostics()``); nil in records written before they existed.
+    public var diagnostics: [Diagnostic]? = nil
 }
 
 /// Everything needed to continue a run: because every iteration draws from streams seeded by
@@ -89,7 +92,7 @@ public struct TrainingLoop {
             }
             let r = TrainingRecord(iteration: state.iteration, queries: ledger.used, envSteps: state.envSteps,
                                    value: v, valueStandardError: se, normalizedValue: normalize(v),
-                                   wallSeconds: startWall + clock.seconds)
+                                   wallSeconds: startWall + clock.seconds, diagnostics: optimizer.takeDiagnostics())
             state.records.append(r)
             state.parameters = optimizer.parameters
             state.queriesUsed = ledger.used

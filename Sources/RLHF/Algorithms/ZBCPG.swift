@@ -58,6 +58,9 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
     /// The run's seed.
     public let seed: UInt64
     public var parameters: [Double]
+    /// As ZPG's: `abs_delta`, `mean_delta`, `tied_share`, `skipped_share` over the iteration's
+    /// blocks, and `gradient_norm`, ‖ĝ‖ before any clip.
+    var diagnostics = DiagnosticAccumulator()
     /// The blocks' coordinates (partition mode).
     public let blocks: [[Int]]
     let workers: [ZerothOrderWorker<F>]
@@ -151,12 +154,15 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
             norm2 += s * s
             steps += e.steps
         }
-        var factor = h.alpha
-        if let clip = h.gradientClip, norm2 > clip * clip { factor *= clip / norm2.squareRoot() }
+        diagnostics.addZerothOrder(estimates, pairsAsked: h.pairs * estimates.count)
+        diagnostics.add("gradient_norm", norm2.squareRoot())
+        let factor = h.alpha * GradientClipping.factor(norm: norm2.squareRoot(), maxNorm: h.gradientClip)
         for (b, coordinates) in chosen.enumerated() {
             let step = factor * scales[b]
             for (i, c) in coordinates.enumerated() { parameters[c] += step * workers[b].direction[i] }
         }
         return steps
     }
+
+    public mutating func takeDiagnostics() -> [Diagnostic] { diagnostics.take() }
 }

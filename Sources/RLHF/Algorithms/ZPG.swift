@@ -46,6 +46,9 @@ public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.
     /// The run's seed.
     public let seed: UInt64
     public var parameters: [Double]
+    /// `abs_delta`, `mean_delta`, `tied_share`, `skipped_share` (``DiagnosticAccumulator/addZerothOrder(_:pairsAsked:)``)
+    /// and `gradient_norm`, ‖ĝ‖ before any clip.
+    var diagnostics = DiagnosticAccumulator()
     let worker: ZerothOrderWorker<F>
     let allCoordinates: [Int]
 
@@ -86,10 +89,14 @@ public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.
         }
         // Step 3: ĝ = (d/μ) Δ̂ v, whose norm is (d/μ)|Δ̂| because v is a unit vector.
         var scale = Double(d) / hyper.mu * estimate.meanDifference
-        if let clip = hyper.gradientClip, abs(scale) > clip { scale = scale > 0 ? clip : -clip }
+        diagnostics.addZerothOrder([estimate], pairsAsked: hyper.pairs)
+        diagnostics.add("gradient_norm", abs(scale))
+        scale *= GradientClipping.factor(norm: abs(scale), maxNorm: hyper.gradientClip)
         // Step 4: gradient ascent.
         let step = hyper.alpha * scale
         for i in 0..<d { parameters[i] += step * worker.direction[i] }
         return estimate.steps
     }
+
+    public mutating func takeDiagnostics() -> [Diagnostic] { diagnostics.take() }
 }

@@ -177,6 +177,9 @@ struct DPOBatch {
     var stepLogProbabilities: [Double] = []
     /// The weight of every step's ∇ log π(a|s) in the gradient.
     var weights: [Double] = []
+    /// Of the last loss evaluation: Σ of the implicit-reward margins β·h toward the preferred
+    /// trajectory, pairs with a preference (p̂ ≠ ½), and of those the ones whose margin is positive.
+    var marginSum = 0.0, decidedPairs = 0, agreeingPairs = 0
 
     /// Number of pairs.
     var pairCount: Int { labels.count }
@@ -305,6 +308,11 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     public private(set) var optimizer: Adam
     /// The mean minibatch loss of the last pass (NaN before the first).
     public private(set) var lastLoss: Double = .nan
+    /// Per pass over the pairs (means over the pass's minibatches, before each step):
+    /// `dpo_loss`; `reward_margin`, the mean implicit-reward margin β·h toward the preferred
+    /// trajectory of the pairs with a preference (TRL's rewards/margins); `reward_accuracy`, the
+    /// share of those with a positive margin (TRL's rewards/accuracies).
+    var diagnostics = DiagnosticAccumulator()
 
     /// The judged pairs trained on (offline: the whole dataset; online: this round's).
     var pairs: [PreferencePair<E.State>] = []
@@ -422,6 +430,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         var rng = Xoshiro256(seed: seed, stream: UInt64(t), Self.shuffleStream, UInt64(e))
         let order = rng.permutation(pairs.count)
         var total = 0.0, batches = 0
+        var margins = 0.0, decided = 0, agreeing = 0
         var start = 0
         while start < order.count {
             let end = min(start + hyper.batchSize, order.count)
@@ -430,12 +439,21 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
                 batch.append(pairs[k], references: references[2 * k], references[2 * k + 1], env: env)
             }
             total += Self.lossAndGradient(&batch, policy: &policy, beta: hyper.beta, workspace: workspace)
+            margins += batch.marginSum
+            decided += batch.decidedPairs
+            agreeing += batch.agreeingPairs
             optimizer.step(&policy.network)
             batches += 1
             start = end
         }
-        return batches > 0 ? total / Double(batches) : .nan
+        let loss = batches > 0 ? total / Double(batches) : .nan
+        diagnostics.add("dpo_loss", loss)
+        diagnostics.add("reward_margin", decided > 0 ? margins / Double(decided) : .nan)
+        diagnostics.add("reward_accuracy", decided > 0 ? Double(agreeing) / Double(decided) : .nan)
+        return loss
     }
+
+    public mutating func takeDiagnostics() -> [Diagnostic] { diagnostics.take() }
 
     /// The mean DPO loss of `batch` under `policy`; its gradient is written into the policy
     /// network's ``MLP/gradients`` (which are zeroed first).
@@ -450,6 +468,9 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         guard n > 0 else { return .nan }
         batch.forwardSteps(policy: policy, workspace: workspace)
         batch.weights.removeAll(keepingCapacity: true)
+        batch.marginSum = 0
+        batch.decidedPairs = 0
+        batch.agreeingPairs = 0
         var loss = 0.0, row = 0
         for k in 0..<n {
             let t0 = batch.lengths[2 * k], t1 = batch.lengths[2 * k + 1]
@@ -458,6 +479,12 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
             for i in (row + t0)..<(row + t0 + t1) { logp1 += batch.stepLogProbabilities[i] }
             let h = (logp1 - batch.references[2 * k + 1]) - (logp0 - batch.references[2 * k])
             let label = batch.labels[k]
+            if label != 0.5 {
+                let margin = beta * h * (label > 0.5 ? 1 : -1)
+                batch.marginSum += margin
+                batch.decidedPairs += 1
+                if margin > 0 { batch.agreeingPairs += 1 }
+            }
             loss += DPOLoss.value(h: h, label: label, beta: beta)
             let g = DPOLoss.derivative(h: h, label: label, beta: beta) / Double(n)
             batch.weights.append(contentsOf: repeatElement(-g, count: t0))

@@ -175,6 +175,52 @@ struct PPOBatch {
     var count: Int { actions.count }
 }
 
+/// PPO's acting form: the state's features, then one inverse-CDF draw from the network's softmax
+/// (``NeuralSoftmaxPolicy/sampleAction(features:workspace:using:parameters:)``).
+struct PPOActor<E: Environment>: PolicyActor {
+    let env: E
+    let policy: NeuralSoftmaxPolicy
+    let workspace: PolicyWorkspace
+    var x: [Double]
+
+    init(env: E, policy: NeuralSoftmaxPolicy) {
+        self.env = env
+        self.policy = policy
+        workspace = PolicyWorkspace(for: policy, capacity: 1)
+        x = [Double](repeating: 0, count: env.featureCount)
+    }
+
+    mutating func action(in state: E.State, using rng: inout Xoshiro256) -> Int {
+        let env = self.env, policy = self.policy, workspace = self.workspace
+        x.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
+        return x.withUnsafeBufferPointer { policy.sampleAction(features: $0, workspace: workspace, using: &rng) }
+    }
+}
+
+/// Records PPO's rows (features, action, true reward, time) and the last next state, which a
+/// truncated episode bootstraps from.
+struct PPORecorder<E: Environment>: EpisodeRecorder {
+    let env: E
+    var batch = PPOBatch()
+    var lastNext: E.State?
+    var x: [Double]
+
+    init(env: E) {
+        self.env = env
+        x = [Double](repeating: 0, count: env.featureCount)
+    }
+
+    mutating func record(time: Int, state: E.State, action: Int, result: StepResult<E.State>) {
+        let env = self.env
+        x.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
+        batch.features.append(contentsOf: x)
+        batch.actions.append(action)
+        batch.trueRewards.append(result.reward)
+        batch.times.append(time)
+        lastNext = result.next
+    }
+}
+
 /// Proximal policy optimization (Schulman et al. 2017) with GAE, a value baseline and an
 /// entropy bonus, following CleanRL's `ppo.py` detail for detail (spec §6).
 ///
@@ -277,39 +323,28 @@ public struct PPO<E: Environment> {
     /// update u draws its start, actions and transitions from stream (seed, rollout, u, e).
     func collect(update u: Int) -> PPOBatch {
         let f = env.featureCount, horizon = env.horizon
-        let workspace = PolicyWorkspace(for: policy, capacity: 1)
-        var x = [Double](repeating: 0, count: f)
-        var batch = PPOBatch()
+        var actor = PPOActor(env: env, policy: policy)
+        var recorder = PPORecorder(env: env)
         let reserve = hyper.stepsPerUpdate + horizon
-        batch.features.reserveCapacity(reserve * f)
-        batch.actions.reserveCapacity(reserve)
-        batch.trueRewards.reserveCapacity(reserve)
-        batch.times.reserveCapacity(reserve)
+        recorder.batch.features.reserveCapacity(reserve * f)
+        recorder.batch.actions.reserveCapacity(reserve)
+        recorder.batch.trueRewards.reserveCapacity(reserve)
+        recorder.batch.times.reserveCapacity(reserve)
         var finalFeatures: [Double] = []
+        var x = [Double](repeating: 0, count: f)
         var e: UInt64 = 0
-        while batch.count < hyper.stepsPerUpdate {
+        while recorder.batch.count < hyper.stepsPerUpdate {
             var rng = Xoshiro256(seed: seed, stream: PPO.rolloutStream, UInt64(u), e)
-            var state = env.reset(using: &rng)
-            let start = batch.count
-            var terminated = false
-            for t in 0..<horizon {
-                x.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
-                let a = x.withUnsafeBufferPointer { policy.sampleAction(features: $0, workspace: workspace, using: &rng) }
-                let result = env.step(state, action: a, using: &rng)
-                batch.features.append(contentsOf: x)
-                batch.actions.append(a)
-                batch.trueRewards.append(result.reward)
-                batch.times.append(t)
-                state = result.next
-                if result.terminal { terminated = true; break }
-            }
-            if !terminated && hyper.truncation == .bootstrap {
-                x.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
+            let start = recorder.batch.count
+            let episode = env.runEpisode(&actor, recorder: &recorder, using: &rng)
+            if !episode.terminated && hyper.truncation == .bootstrap, let last = recorder.lastNext {
+                x.withUnsafeMutableBufferPointer { env.features(of: last, into: $0) }
                 finalFeatures.append(contentsOf: x)
             }
-            batch.episodes.append((start, batch.count - start, terminated))
+            recorder.batch.episodes.append((start, episode.steps, episode.terminated))
             e += 1
         }
+        var batch = recorder.batch
         // Critic inputs: the features, plus (H − t)/H for a time-aware critic.
         if hyper.truncation == .timeAware {
             batch.valueInputs.reserveCapacity(batch.count * (f + 1))
@@ -458,14 +493,7 @@ public struct PPO<E: Environment> {
     /// Joint gradient-norm clip over both networks, then one Adam step each.
     mutating func step() {
         if let maxNorm = hyper.maxGradientNorm {
-            let np = policy.network.gradients.withUnsafeBufferPointer { GradientClipping.norm($0) }
-            let nv = valueNetwork.gradients.withUnsafeBufferPointer { GradientClipping.norm($0) }
-            let total = (np * np + nv * nv).squareRoot()
-            if total > maxNorm && total.isFinite {
-                let scale = maxNorm / total
-                for i in policy.network.gradients.indices { policy.network.gradients[i] *= scale }
-                for i in valueNetwork.gradients.indices { valueNetwork.gradients[i] *= scale }
-            }
+            GradientClipping.clipGlobalNorm(&policy.network.gradients, &valueNetwork.gradients, maxNorm: maxNorm)
         }
         policyOptimizer.step(&policy.network)
         valueOptimizer.step(&valueNetwork)
@@ -546,6 +574,8 @@ public struct PPOTrueReward<E: Environment>: PreferenceOptimizer {
     public let updates: Int
     /// What the last update did.
     public private(set) var lastStatistics: PPOStatistics?
+    /// PPO's figures (``DiagnosticAccumulator/addPPO(_:)``).
+    var diagnostics = DiagnosticAccumulator()
 
     /// Creates the optimizer; the step size anneals over `updates` when the hyperparameters ask.
     public init(env: E, policy: NeuralSoftmaxPolicy, hyper: PPOHyperparameters = .init(), updates: Int, seed: UInt64) throws {
@@ -570,6 +600,24 @@ public struct PPOTrueReward<E: Environment>: PreferenceOptimizer {
     public mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int {
         let s = ppo.update(t)
         lastStatistics = s
+        diagnostics.addPPO(s)
         return s.steps
+    }
+
+    public mutating func takeDiagnostics() -> [Diagnostic] { diagnostics.take() }
+}
+
+extension DiagnosticAccumulator {
+    /// One PPO update's figures (of its last minibatch where per-minibatch, as CleanRL logs
+    /// them): `approx_kl` (k3 estimator), `clip_fraction`, `policy_loss`, `value_loss`,
+    /// `entropy`, `explained_variance`, `epochs` (fewer after a target-KL stop).
+    mutating func addPPO(_ s: PPOStatistics) {
+        add("approx_kl", s.approximateKL)
+        add("clip_fraction", s.clipFraction)
+        add("policy_loss", s.policyLoss)
+        add("value_loss", s.valueLoss)
+        add("entropy", s.entropy)
+        add("explained_variance", s.explainedVariance)
+        add("epochs", Double(s.epochs))
     }
 }

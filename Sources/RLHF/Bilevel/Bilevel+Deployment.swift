@@ -36,6 +36,8 @@ public struct BilevelLowerLevelDeployment<E: Environment>: PreferenceOptimizer w
 
     public func queries(forIteration t: Int) -> Int { base.queries(forIteration: t) }
 
+    public mutating func takeDiagnostics() -> [Diagnostic] { base.takeDiagnostics() }
+
     public mutating func iterate(_ t: Int, ledger: inout QueryLedger) throws -> Int {
         try base.iterate(t, ledger: &ledger)
     }

@@ -7,9 +7,10 @@ import Darwin
 /// Hyperparameters of bilevel online RLHF (spec §5, Algorithm 1), with their defaults.
 ///
 /// Defaults, from runs on `classic` (one-hot features; tabular policy, reward and critic;
-/// Bradley-Terry panel, M = 10; `BilevelExperiments`, BILEVEL_DUMP prints the learned reward and
-/// the value of λ*(φ)). What decides the defaults is the diagnosis of why the method used to sit
-/// at ≈ 0.15 normalized value (the policy that bumps into a wall until the horizon) at every budget:
+/// Bradley-Terry panel, M = 10; `scripts/experiments.py bilevel` repeats such runs; the diagnosis
+/// also compared the learned reward with the true one and solved λ*(φ) exactly). What decides
+/// the defaults is the diagnosis of why the method used to sit at ≈ 0.15 normalized value (the
+/// policy that bumps into a wall until the horizon) at every budget:
 /// - Each level works alone. With r_φ at the true expected reward, the lower level reaches
 ///   ≈ 0.99 (exact) / 0.95 (sampled, some seeds stall) in 100 iterations; with the policy frozen at
 ///   uniform, the reward fit agrees with the true preferences on ≈ 0.85–0.9 of fresh pairs (as
@@ -67,7 +68,7 @@ public struct BilevelHyperparameters: Sendable, Equatable, Codable {
 
     /// σ₀, the penalty parameter of Φ_σ (smaller: closer to the bilevel problem, noisier φ-steps).
     ///
-    /// 10 (was 1), from `classic`, Bradley-Terry, M = 10, 5 seeds each (`BilevelExperiments`):
+    /// 10 (was 1), from `classic`, Bradley-Terry, M = 10, 5 seeds each (runs as in `scripts/experiments.py bilevel`):
     /// at 10⁵ queries σ = 10 gives 0.34 [0.33–0.36] and never stalls, σ = 1 gives 0.23 with two
     /// seeds in five on the wall-bumping stall (0.15); at 10⁶ σ = 1 stalls on three seeds in five
     /// (median 0.15). Why a larger σ helps here: the bilevel objective itself has its optima on
@@ -230,6 +231,9 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
     public private(set) var featurizedPairs: [FeaturizedPair] = []
     /// The last iteration's statistics.
     public private(set) var lastStatistics: BilevelStatistics?
+    /// Per iteration (``DiagnosticAccumulator/addBilevel(_:)``): the upper objective Ĝ, the
+    /// norms of its gradient and of the penalty term, the critics' TD losses, σ.
+    var diagnostics = DiagnosticAccumulator()
     /// The exact model (tabular environments), and its trajectories when few enough (exact mode).
     public let tabular: TabularBilevelModel?
     public let enumeration: TrajectoryEnumeration?
@@ -341,6 +345,7 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
         lastStatistics = BilevelStatistics(sigma: sigma, upperLogLikelihood: upper, upperGradientNorm: gNorm,
                                            penaltyGradientNorm: pNorm, lowerCriticLoss: lowerLoss, criticLoss: loss,
                                            judgedPairs: judged)
+        diagnostics.addBilevel(lastStatistics!)
         guard theta.allSatisfy(\.isFinite), lowerTheta.allSatisfy(\.isFinite), rewardParameters.allSatisfy(\.isFinite) else {
             throw RLHFError.diverged(iteration: k, message: "λ, λ' or φ is no longer finite (lower the step sizes or raise σ)")
         }
@@ -507,12 +512,27 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
 
     /// x ← x + step·g, g's global norm clipped to `clip` first.
     static func ascend(_ x: inout [Double], along g: inout [Double], step: Double, clip: Double?) {
-        if let clip {
-            var n2 = 0.0
-            for v in g { n2 += v * v }
-            let n = n2.squareRoot()
-            if n > clip { let s = clip / n; for j in 0..<g.count { g[j] *= s } }
-        }
+        if let clip { GradientClipping.clipGlobalNorm(&g, maxNorm: clip) }
         for j in 0..<x.count { x[j] += step * g[j] }
+    }
+}
+
+extension Bilevel {
+    public mutating func takeDiagnostics() -> [Diagnostic] { diagnostics.take() }
+}
+
+extension DiagnosticAccumulator {
+    /// One bilevel iteration's figures: `upper_g`, Ĝ, the mean log-likelihood of the fresh
+    /// pairs' labels under R_φ (before φ's update); `g_gradient_norm` and `penalty_gradient_norm`,
+    /// ‖∇̂_φ G‖ and ‖(∇̂_φ J(λ) − ∇̂_φ J(λ'))/σ‖ of the last reward step; `critic_td_loss` and
+    /// `lower_critic_td_loss`, the critics' TD errors (0 in exact mode); `sigma`; `judged_pairs`.
+    mutating func addBilevel(_ s: BilevelStatistics) {
+        add("upper_g", s.upperLogLikelihood)
+        add("g_gradient_norm", s.upperGradientNorm)
+        add("penalty_gradient_norm", s.penaltyGradientNorm)
+        add("critic_td_loss", s.criticLoss)
+        add("lower_critic_td_loss", s.lowerCriticLoss)
+        add("sigma", s.sigma)
+        add("judged_pairs", Double(s.judgedPairs))
     }
 }

@@ -31,6 +31,41 @@ public struct StepBatch<State: Sendable>: Sendable {
     public var count: Int { actions.count }
 }
 
+/// Records an episode's steps as rows of a ``StepBatch``: the state, its features, the action,
+/// the time, the next state's features (zeros after a terminal step) and the true reward.
+public struct StepRowRecorder<E: Environment>: EpisodeRecorder {
+    /// The environment whose features are recorded.
+    public let env: E
+    /// The rows so far.
+    public var batch: StepBatch<E.State>
+    @usableFromInline var scratch: [Double]
+
+    /// A recorder appending to an empty batch.
+    public init(env: E) {
+        self.env = env
+        batch = StepBatch(featureCount: env.featureCount)
+        scratch = [Double](repeating: 0, count: env.featureCount)
+    }
+
+    @inlinable
+    public mutating func record(time: Int, state: E.State, action: Int, result: StepResult<E.State>) {
+        let env = self.env
+        batch.states.append(state)
+        scratch.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
+        batch.features.append(contentsOf: scratch)
+        batch.actions.append(action)
+        batch.times.append(time)
+        batch.terminal.append(result.terminal)
+        batch.trueRewards.append(result.reward)
+        if result.terminal {
+            batch.nextFeatures.append(contentsOf: repeatElement(0, count: env.featureCount))
+        } else {
+            scratch.withUnsafeMutableBufferPointer { env.features(of: result.next, into: $0) }
+            batch.nextFeatures.append(contentsOf: scratch)
+        }
+    }
+}
+
 extension Environment {
     /// Samples `episodes` episodes of π_θ (`policy`'s architecture with parameters `theta`) into
     /// step rows. Episode n draws from stream (seed, stream…, n), so two policies sampled with the
@@ -40,32 +75,12 @@ extension Environment {
                             seed: UInt64, stream: [UInt64]) -> StepBatch<State> {
         let family = NeuralFamily(env: self, policy: policy)
         var actor = theta.withUnsafeBufferPointer { family.makeActor($0) }
-        let f = featureCount
-        var batch = StepBatch<State>(featureCount: f)
-        batch.episodes = episodes
-        var scratch = [Double](repeating: 0, count: f)
+        var recorder = StepRowRecorder(env: self)
+        recorder.batch.episodes = episodes
         for n in 0..<episodes {
             var rng = Xoshiro256(seed: seed, streamCoordinates: stream + [UInt64(n)])
-            var state = reset(using: &rng)
-            for t in 0..<horizon {
-                let a = actor.action(in: state, using: &rng)
-                let result = step(state, action: a, using: &rng)
-                batch.states.append(state)
-                scratch.withUnsafeMutableBufferPointer { features(of: state, into: $0) }
-                batch.features.append(contentsOf: scratch)
-                batch.actions.append(a)
-                batch.times.append(t)
-                batch.terminal.append(result.terminal)
-                batch.trueRewards.append(result.reward)
-                if result.terminal {
-                    batch.nextFeatures.append(contentsOf: repeatElement(0, count: f))
-                    break
-                }
-                scratch.withUnsafeMutableBufferPointer { features(of: result.next, into: $0) }
-                batch.nextFeatures.append(contentsOf: scratch)
-                state = result.next
-            }
+            _ = runEpisode(&actor, recorder: &recorder, using: &rng)
         }
-        return batch
+        return recorder.batch
     }
 }

@@ -165,9 +165,8 @@ public struct DQNCritic: Sendable {
             let d = network.parameters[i] - initialParameters[i]
             norm2 += d * d
         }
-        let norm = norm2.squareRoot()
-        guard norm > radius else { return }
-        let scale = radius / norm
+        let scale = GradientClipping.factor(norm: norm2.squareRoot(), maxNorm: radius)
+        guard scale != 1 else { return }
         for i in 0..<network.parameters.count {
             network.parameters[i] = initialParameters[i] + scale * (network.parameters[i] - initialParameters[i])
         }

@@ -51,17 +51,23 @@ public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
         try ledger.charge(count * panel.queriesPerPair, for: "labelling \(count) pairs")
         queriesPaid += count * panel.queriesPerPair
         var steps = 0
-        let gammaM = panel.teacher.myopicDiscount
+        let gammaM = panel.teacher.myopicDiscount, gamma = env.discount
         for n in 0..<count {
             var rng = Xoshiro256(seed: seed, stream: stream, UInt64(n))
-            var t0 = env.sampleTrajectory(&actor0, myopicDiscount: gammaM, using: &rng)
-            var t1 = env.sampleTrajectory(&actor1, myopicDiscount: gammaM, using: &rng)
-            steps += t0.count + t1.count
-            if let length = segmentLength {
-                t0 = t0.randomSegment(length: length, discount: env.discount, myopicDiscount: gammaM, using: &rng)
-                t1 = t1.randomSegment(length: length, discount: env.discount, myopicDiscount: gammaM, using: &rng)
+            var r0 = TrajectoryRecorder<State>(capacity: env.horizon), r1 = TrajectoryRecorder<State>(capacity: env.horizon)
+            var t0: Trajectory<State>?, t1: Trajectory<State>?
+            let judged = panel.judgeRolloutPair(env: env, &actor0, &actor1, recorders: &r0, &r1, using: &rng) { s0, r0, s1, r1, rng in
+                var whole0 = r0.trajectory(s0), whole1 = r1.trajectory(s1)
+                if let length = segmentLength {
+                    whole0 = whole0.randomSegment(length: length, discount: gamma, myopicDiscount: gammaM, using: &rng)
+                    whole1 = whole1.randomSegment(length: length, discount: gamma, myopicDiscount: gammaM, using: &rng)
+                }
+                t0 = whole0
+                t1 = whole1
+                return (whole0.shown, whole1.shown)
             }
-            if let p = panel.preferenceRate(t0.shown, t1.shown, using: &rng) {
+            steps += judged.steps
+            if let p = judged.rate, let t0, let t1 {
                 pairs.append(PreferencePair(first: t0, second: t1, label: p, evaluators: panel.evaluators))
             }
         }

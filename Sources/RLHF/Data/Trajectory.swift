@@ -56,26 +56,44 @@ public struct Trajectory<State: Codable & Sendable>: Codable, Sendable {
     }
 }
 
+/// Records an episode as a ``Trajectory``: states, actions and true rewards.
+public struct TrajectoryRecorder<State: Codable & Sendable>: EpisodeRecorder {
+    /// s₀ … s_{T−1}.
+    public var states: [State] = []
+    /// a₀ … a_{T−1}.
+    public var actions: [Int] = []
+    /// r₀ … r_{T−1}.
+    public var rewards: [Double] = []
+
+    /// An empty recorder with room for `capacity` steps.
+    @inlinable
+    public init(capacity: Int) {
+        states.reserveCapacity(capacity)
+        actions.reserveCapacity(capacity)
+        rewards.reserveCapacity(capacity)
+    }
+
+    @inlinable
+    public mutating func record(time: Int, state: State, action: Int, result: StepResult<State>) {
+        states.append(state)
+        actions.append(action)
+        rewards.append(result.reward)
+    }
+
+    /// The recorded trajectory with the returns of the episode's summary.
+    @inlinable
+    public func trajectory(_ summary: EpisodeSummary) -> Trajectory<State> {
+        Trajectory(states: states, actions: actions, rewards: rewards,
+                   totalReturn: summary.totalReturn, myopicReturn: summary.myopicReturn)
+    }
+}
+
 extension Environment where State: Codable {
     /// Samples one episode with `actor` and records it.
     public func sampleTrajectory<A: PolicyActor>(_ actor: inout A, myopicDiscount: Double = 1,
                                                  using rng: inout Xoshiro256) -> Trajectory<State> where A.State == State {
-        var states: [State] = [], actions: [Int] = [], rewards: [Double] = []
-        states.reserveCapacity(horizon)
-        var state = reset(using: &rng)
-        var total = 0.0, myopic = 0.0, weight = 1.0
-        for _ in 0..<horizon {
-            let a = actor.action(in: state, using: &rng)
-            let result = step(state, action: a, using: &rng)
-            states.append(state)
-            actions.append(a)
-            rewards.append(result.reward)
-            total += weight * result.reward
-            myopic = myopicDiscount * myopic + result.reward
-            weight *= discount
-            if result.terminal { break }
-            state = result.next
-        }
-        return Trajectory(states: states, actions: actions, rewards: rewards, totalReturn: total, myopicReturn: myopic)
+        var recorder = TrajectoryRecorder<State>(capacity: horizon)
+        let summary = runEpisode(&actor, recorder: &recorder, myopicDiscount: myopicDiscount, using: &rng)
+        return recorder.trajectory(summary)
     }
 }

@@ -37,11 +37,16 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
         case gridWorld(GridWorld)
         case bandit(LinearBandit)
         case cartPole(CartPole)
+        /// One a program registered (``EnvironmentRegistry``).
+        case registered(RegisteredEnvironment)
 
         /// Whether the environment has an exact model (values are exact, PPO uses its tabular defaults).
         public var isTabular: Bool {
-            if case .cartPole = self { return false }
-            return true
+            switch self {
+            case .cartPole: return false
+            case .registered(let r): return r.isTabular
+            case .gridWorld, .bandit: return true
+            }
         }
     }
 
@@ -50,6 +55,10 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
     /// - Throws: ``RLHFError/unknownName(kind:name:known:)`` if `name` is neither a known name
     ///   nor an existing file; map and option errors as their constructors throw them.
     public func resolve() throws -> Resolved {
+        if let registered = EnvironmentRegistry.entry(named: name) {
+            try registered.check(self)
+            return .registered(registered)
+        }
         if name == "cartpole" {
             if slip != nil || stepReward != nil {
                 throw RLHFError.invalidArgument(name: "slip / step reward", message: "cartpole has neither (GridWorld options)")

@@ -34,6 +34,7 @@ extension EnvironmentSpec.Resolved {
         case .gridWorld(let g): try Self.check(g.model, name)
         case .bandit(let b): try Self.check(b.model, name)
         case .cartPole: break
+        case .registered(let r): try r.check(EnvironmentSpec(name: name))
         }
     }
 

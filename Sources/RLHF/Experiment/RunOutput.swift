@@ -50,15 +50,32 @@ public enum RunOutput {
         return d
     }
 
-    /// The header of `metrics.csv`.
+    /// The columns of `metrics.csv` every run has; the algorithm's diagnostics follow them.
     public static let csvHeader = "iteration,queries,env_steps,value,value_se,normalized_value,wall_seconds"
 
-    /// `metrics.csv` for these records (empty `value_se` when values are exact).
+    /// The diagnostic column names of `records`, in the order they first appear.
+    public static func diagnosticNames(_ records: [TrainingRecord]) -> [String] {
+        var names: [String] = []
+        for r in records {
+            for d in r.diagnostics ?? [] where !names.contains(d.name) { names.append(d.name) }
+        }
+        return names
+    }
+
+    /// `metrics.csv` for these records: empty `value_se` when values are exact, then one column
+    /// per diagnostic of the algorithm (empty where a point has none: the first, or a figure
+    /// undefined over the whole interval).
     public static func csv(_ records: [TrainingRecord]) -> String {
-        var lines = [csvHeader]
+        let names = diagnosticNames(records)
+        var lines = [([csvHeader] + names).joined(separator: ",")]
         for r in records {
             let se = r.valueStandardError.map { "\($0)" } ?? ""
-            lines.append("\(r.iteration),\(r.queries),\(r.envSteps),\(r.value),\(se),\(r.normalizedValue),\(r.wallSeconds)")
+            var line = "\(r.iteration),\(r.queries),\(r.envSteps),\(r.value),\(se),\(r.normalizedValue),\(r.wallSeconds)"
+            for name in names {
+                line += ","
+                if let d = r.diagnostics?.first(where: { $0.name == name }) { line += "\(d.value)" }
+            }
+            lines.append(line)
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -13,6 +13,7 @@ extension TrainConfiguration {
         case .bilevel: return bilevel.pairsPerIteration * evaluators
         case .dpo, .rmPPOOffline: return evaluators
         case .ppoTrueReward: return 0
+        default: return AlgorithmRegistry.factory(named: algorithm.rawValue)?.minimumBudget(self) ?? evaluators
         }
     }
 }

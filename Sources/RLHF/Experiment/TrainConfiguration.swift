@@ -1,25 +1,66 @@
-/// The algorithms `rlhf train` runs.
-public enum AlgorithmName: String, Sendable, Codable, CaseIterable {
+/// The algorithm a run uses: one of the toolkit's (`zpg`, `rm-ppo`, …) or one a program
+/// registered with ``AlgorithmRegistry/register(_:summary:factory:)``.
+///
+/// Written as its name in configurations, study files and `summary.json`; reading a name that is
+/// neither built in nor registered fails with the list of known ones.
+public struct AlgorithmName: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The algorithm's name.
+    public let rawValue: String
+
+    /// The algorithm of this name, if it is built in or registered.
+    public init?(rawValue: String) {
+        guard Self.builtIn.contains(where: { $0.rawValue == rawValue }) || AlgorithmRegistry.factory(named: rawValue) != nil else {
+            return nil
+        }
+        self.rawValue = rawValue
+    }
+
+    init(builtIn name: String) { rawValue = name }
+
     /// Zeroth-order policy gradient (spec §4).
-    case zpg
+    public static let zpg = AlgorithmName(builtIn: "zpg")
     /// Zeroth-order block-coordinate policy gradient (spec §4).
-    case zbcpg
+    public static let zbcpg = AlgorithmName(builtIn: "zbcpg")
     /// Reward model + PPO, online: pairs from the current policy every round (spec §6).
-    case rmPPO = "rm-ppo"
+    public static let rmPPO = AlgorithmName(builtIn: "rm-ppo")
     /// Reward model + PPO, offline: one round of pairs from the initial policy (spec §6).
-    case rmPPOOffline = "rm-ppo-offline"
+    public static let rmPPOOffline = AlgorithmName(builtIn: "rm-ppo-offline")
     /// DPO on pairs from the initial policy, labeled once (spec §6).
-    case dpo
+    public static let dpo = AlgorithmName(builtIn: "dpo")
     /// Online DPO: fresh pairs from the current policy every round (spec §6).
-    case onlineDPO = "online-dpo"
+    public static let onlineDPO = AlgorithmName(builtIn: "online-dpo")
     /// PPO against the true reward: the sanity check, no queries.
-    case ppoTrueReward = "ppo-true-reward"
+    public static let ppoTrueReward = AlgorithmName(builtIn: "ppo-true-reward")
     /// Bilevel online RLHF, first-order penalty method with a DQN critic (spec §5).
-    /// Work in progress: see issue 5 (it does not yet learn a good policy on `classic`).
-    case bilevel
+    public static let bilevel = AlgorithmName(builtIn: "bilevel")
+
+    /// The toolkit's own algorithms, in the order `rlhf help train` lists them.
+    public static let builtIn: [AlgorithmName] = [.zpg, .zbcpg, .rmPPO, .rmPPOOffline, .dpo, .onlineDPO, .ppoTrueReward, .bilevel]
+    /// The built-in algorithms (registered ones are in ``known``).
+    public static var allCases: [AlgorithmName] { builtIn }
+    /// Every algorithm a configuration may name now: the built-in ones, then the registered ones.
+    public static var known: [AlgorithmName] { builtIn + AlgorithmRegistry.names.map(AlgorithmName.init(builtIn:)) }
 
     /// Whether the algorithm is one of the zeroth-order methods (ZPG, ZBCPG).
     public var isZerothOrder: Bool { self == .zpg || self == .zbcpg }
+    /// Whether a program registered it (it is not one of the toolkit's).
+    public var isRegistered: Bool { !Self.builtIn.contains(self) }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let a = AlgorithmName(rawValue: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription:
+                "unknown algorithm '\(name)'; known: \(AlgorithmName.known.map(\.rawValue).joined(separator: ", "))"))
+        }
+        self = a
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 /// The policy parametrizations `rlhf train` offers.
@@ -127,7 +168,6 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// per query as ZPG (see the README's table).
     public func defaultAlpha(dimension d: Int) -> Double {
         switch algorithm {
-        case .zpg, .rmPPO, .rmPPOOffline, .dpo, .onlineDPO, .ppoTrueReward, .bilevel: return Self.zpgAlpha
         case .zbcpg:
             switch blockMode {
             case .partition: return Self.zpgAlpha * Double(min(blocks, d))
@@ -136,6 +176,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
                 let b = min(d, blockSize ?? (d + blocks - 1) / blocks)
                 return Self.zpgAlpha * Double(d) / Double(b)
             }
+        default: return Self.zpgAlpha
         }
     }
 
@@ -187,7 +228,7 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         case .rmPPO, .rmPPOOffline: c.rmPPO = resolvedRMPPO(tabular: tabular)
         case .ppoTrueReward: c.ppo = resolvedPPO(tabular: tabular)
         case .bilevel: c.bilevelDeploy = resolvedBilevelDeploy
-        case .zpg, .zbcpg: break
+        default: break
         }
         return c
     }

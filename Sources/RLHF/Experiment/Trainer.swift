@@ -79,6 +79,8 @@ public enum Trainer {
             return try runTabular(b, config, hooks)
         case .cartPole(let c):
             return try runSampled(c, optimalValue: Double(c.horizon), config, hooks)
+        case .registered(let r):
+            return try r.train(config, hooks)
         }
     }
 
@@ -131,8 +133,16 @@ public enum Trainer {
             }
             return try execute(bilevel,
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
-        case .zpg, .zbcpg:
-            preconditionFailure("not a baseline")
+        default:
+            guard let factory = AlgorithmRegistry.factory(named: config.algorithm.rawValue) else {
+                preconditionFailure("\(config.algorithm) is neither a baseline nor registered")
+            }
+            let optimizer = try factory.makeOptimizer(env: env, policy: policy, panel: panel, configuration: config)
+            guard optimizer.parameters.count == d else {
+                throw RLHFError.invalidArgument(name: "algorithm", message: "\(config.algorithm)'s optimizer has \(optimizer.parameters.count) parameters; the policy network has \(d)")
+            }
+            return try execute(optimizer, parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal,
+                               exact: exact, config, hooks)
         }
     }
 
@@ -175,7 +185,7 @@ public enum Trainer {
         case .bilevel:
             try Validate.network(inputs: f, hidden: config.bilevelRewardHidden, outputs: m, "reward network (--reward-hidden)")
             try Validate.network(inputs: f, hidden: config.bilevel.critic.hidden, outputs: m, "critic network (bilevel.critic.hidden)")
-        case .dpo, .onlineDPO, .zpg, .zbcpg:
+        default:
             break
         }
     }

@@ -140,19 +140,9 @@ public struct NeuralFamily<E: Environment>: PolicyFamily {
                 theta.withUnsafeBufferPointer { t in
                     scratch.withUnsafeMutableBufferPointer { s in
                         probabilities.withUnsafeMutableBufferPointer { p in
-                            let logits = network.forwardSingle(x, parameters: t, scratch: s)
-                            var mx = -Double.infinity
-                            for a in 0..<m { mx = max(mx, logits[a]) }
-                            var total = 0.0
-                            for a in 0..<m { p[a] = exp(logits[a] - mx); total += p[a] }
                             // Inverse CDF with one uniform, as the other actors do.
-                            let target = u * total
-                            var acc = 0.0
-                            for a in 0..<(m - 1) {
-                                acc += p[a]
-                                if target < acc { return a }
-                            }
-                            return m - 1
+                            let logits = network.forwardSingle(x, parameters: t, scratch: s)
+                            return NeuralFamily.sampleSoftmax(logits.baseAddress!, count: m, uniform: u, scratch: p.baseAddress!)
                         }
                     }
                 }

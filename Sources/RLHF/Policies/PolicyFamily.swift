@@ -1,10 +1,17 @@
-/// A policy ready to act in an environment whose states are of type `State`.
-public protocol PolicyActor {
+/// A policy ready to act in an environment whose states are of type `State`, with actions of
+/// any kind (an index, a vector of reals): what the episode engine runs.
+public protocol EpisodicActor {
     /// The state type the policy reads.
     associatedtype State
+    /// The action type it chooses.
+    associatedtype Action
     /// Samples an action in `state`.
-    mutating func action(in state: State, using rng: inout Xoshiro256) -> Int
+    mutating func action(in state: State, using rng: inout Xoshiro256) -> Action
 }
+
+/// A policy over a finite action set, ready to act in an environment whose states are of type
+/// `State`.
+public protocol PolicyActor: EpisodicActor where Action == Int {}
 
 /// A parametrized family of stationary policies π_θ with θ one flat vector (spec §4).
 ///

@@ -1,0 +1,139 @@
+import Foundation
+
+/// A user's algorithm, as ``AlgorithmRegistry`` runs it: a factory of ``PreferenceOptimizer``s.
+///
+/// `rlhf train`'s machinery (``Trainer/run(_:progress:checkpoint:resume:)``) builds the
+/// environment, the starting policy network (the configuration's MLP, or a linear softmax on
+/// one-hot features with `policy: tabular`), the evaluator panel, and then asks the factory for
+/// the optimizer; the training loop, ledger, evaluation (exact on tabular environments,
+/// Monte-Carlo elsewhere), checkpoints, `metrics.csv` and the summary are the toolkit's. The
+/// optimizer's ``PreferenceOptimizer/parameters`` must be the policy network's θ (that is what
+/// is evaluated).
+public protocol AlgorithmFactory: Sendable {
+    /// The optimizer for one run on `env`, starting from `policy`, asking `panel`.
+    func makeOptimizer<E: Environment>(env: E, policy: NeuralSoftmaxPolicy, panel: EvaluatorPanel,
+                                       configuration: TrainConfiguration) throws -> any PreferenceOptimizer
+    where E.State: Codable & Sendable
+    /// The smallest budget a run can learn with (studies refuse smaller ones before running).
+    func minimumBudget(_ configuration: TrainConfiguration) -> Int
+}
+
+extension AlgorithmFactory {
+    /// One labeled pair: M queries.
+    public func minimumBudget(_ configuration: TrainConfiguration) -> Int { configuration.evaluators }
+}
+
+/// Names and factories of the algorithms a program added to the toolkit's: once registered, an
+/// algorithm runs by name in a ``TrainConfiguration`` (so in ``Trainer`` and in studies) like a
+/// built-in one. Registration is process-wide and usually done once at start-up.
+public enum AlgorithmRegistry {
+    struct Entry { var summary: String; var factory: any AlgorithmFactory }
+    nonisolated(unsafe) static var entries: [(String, Entry)] = []
+    static let lock = NSLock()
+
+    /// Registers `factory` under `name` (lowercase letters, digits and dashes; not a built-in
+    /// name; registering a name again replaces its factory).
+    public static func register(_ name: String, summary: String, factory: any AlgorithmFactory) throws {
+        try RegistryName.check(name, kind: "algorithm", taken: AlgorithmName.builtIn.map(\.rawValue))
+        lock.withLock {
+            entries.removeAll { $0.0 == name }
+            entries.append((name, Entry(summary: summary, factory: factory)))
+        }
+    }
+
+    /// The registered names, in registration order.
+    public static var names: [String] { lock.withLock { entries.map(\.0) } }
+
+    /// The factory registered under `name`.
+    public static func factory(named name: String) -> (any AlgorithmFactory)? {
+        lock.withLock { entries.first { $0.0 == name }?.1.factory }
+    }
+
+    /// The one-line summary registered with `name`.
+    public static func summary(named name: String) -> String? {
+        lock.withLock { entries.first { $0.0 == name }?.1.summary }
+    }
+}
+
+/// A registered environment: what the toolkit needs to train and describe it, with the concrete
+/// environment type captured (so its episode loop is specialized like a built-in one's).
+public struct RegisteredEnvironment: Sendable {
+    /// The name configurations use.
+    public let name: String
+    /// Whether it has an exact model (values by dynamic programming) or is evaluated by
+    /// Monte-Carlo rollouts.
+    public let isTabular: Bool
+    /// A one-line description (`rlhf env`).
+    public let summary: String
+    let check: @Sendable (EnvironmentSpec) throws -> Void
+    let train: @Sendable (TrainConfiguration, Trainer.Hooks) throws -> TrainResult
+}
+
+/// Environments a program added to the toolkit's: once registered, an environment runs by name
+/// (``EnvironmentSpec/name``) in ``Trainer`` and in studies, with every algorithm.
+public enum EnvironmentRegistry {
+    nonisolated(unsafe) static var entries: [RegisteredEnvironment] = []
+    static let lock = NSLock()
+
+    /// Registers a tabular environment: exact values from its ``TabularEnvironment/model``, and
+    /// ZPG/ZBCPG with a tabular or an MLP policy. `make` builds it (it is called for each run; a
+    /// configuration's slip, horizon and step reward are GridWorld options and are refused).
+    public static func register<E: TabularEnvironment>(_ name: String, summary: String,
+                                                       make: @escaping @Sendable () throws -> E) throws {
+        try add(RegisteredEnvironment(name: name, isTabular: true, summary: summary, check: { spec in
+            try noOptions(spec)
+            try Normalization.check(uniform: try make().model.value(policy: try make().model.uniformPolicy),
+                                    optimal: try make().model.optimalValue, environment: name)
+        }, train: { config, hooks in
+            try Trainer.runTabular(try make(), config, hooks)
+        }))
+    }
+
+    /// Registers an environment without an exact model: values are Monte-Carlo estimates,
+    /// normalized between the uniform policy's (estimated) and `optimalValue` (the best return,
+    /// or an upper bound of it, as CartPole's H); policies are MLPs.
+    public static func register<E: Environment>(_ name: String, summary: String, optimalValue: Double,
+                                                make: @escaping @Sendable () throws -> E) throws where E.State: Codable & Sendable {
+        try add(RegisteredEnvironment(name: name, isTabular: false, summary: summary, check: { spec in
+            try noOptions(spec)
+            _ = try make()
+        }, train: { config, hooks in
+            try Trainer.runSampled(try make(), optimalValue: optimalValue, config, hooks)
+        }))
+    }
+
+    static func noOptions(_ spec: EnvironmentSpec) throws {
+        if spec.slip != nil || spec.horizon != nil || spec.stepReward != nil {
+            throw RLHFError.invalidArgument(name: "slip / horizon / step reward", message: "'\(spec.name)' is a registered environment; these are GridWorld options")
+        }
+    }
+
+    static func add(_ entry: RegisteredEnvironment) throws {
+        try RegistryName.check(entry.name, kind: "environment", taken: EnvironmentSpec.knownNames)
+        lock.withLock {
+            entries.removeAll { $0.name == entry.name }
+            entries.append(entry)
+        }
+    }
+
+    /// The registered names, in registration order.
+    public static var names: [String] { lock.withLock { entries.map(\.name) } }
+
+    /// The environment registered under `name`.
+    public static func entry(named name: String) -> RegisteredEnvironment? {
+        lock.withLock { entries.first { $0.name == name } }
+    }
+}
+
+/// The rule for registered names, shared by both registries.
+enum RegistryName {
+    static func check(_ name: String, kind: String, taken: [String]) throws {
+        let allowed = name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        guard !name.isEmpty, name.count <= 64, allowed, name.first != "-" else {
+            throw RLHFError.invalidArgument(name: "\(kind) name", message: "'\(name)' must be 1–64 lowercase letters, digits and dashes, not starting with a dash")
+        }
+        guard !taken.contains(name) else {
+            throw RLHFError.invalidArgument(name: "\(kind) name", message: "'\(name)' is a built-in \(kind)")
+        }
+    }
+}
