@@ -1,5 +1,5 @@
 // Elementwise kernels of the dense layers (activation forward/backward, bias gradients), with the
-// same run-time AVX2 dispatch as gemm.c. Plain loops; the compiler vectorizes each instantiation
+// run-time dispatch as gemm.c (AVX2 under both the AVX2 and the AVX-512 matrix kernels). Plain loops; the compiler vectorizes each instantiation
 // for its target.
 
 #include "CKernels.h"
@@ -70,12 +70,13 @@ __attribute__((target("avx2,fma"))) static void act_forward_avx2(int k, double s
 __attribute__((target("avx2,fma"))) static void act_backward_avx2(int k, double s, long n, const double *y, const double *g, double *o) { act_backward_body(k, s, n, y, g, o); }
 __attribute__((target("avx2,fma"))) static void colsum_avx2(long r, long c, const double *x, long ld, double *o) { colsum_body(r, c, x, ld, o); }
 
+/// The AVX2 loops run whenever the selected matrix kernel is AVX2 or AVX-512 (so RLHF_KERNEL=portable
+/// makes the whole neural layer portable).
 static int use_avx2(void) {
     static int cached = -1;
     int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        v = ck_selected_kernel() != CK_KERNEL_PORTABLE;
         __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
     return v;

@@ -12,6 +12,10 @@ struct Bench: AsyncParsableCommand {
             policy, one forward pass a step and batched (the lock-step engine, --batch-width episodes \
             a step, one matrix product per layer). Build with `-c release` for meaningful figures; \
             --cartpole-only skips everything but the CartPole lines.
+
+            The MLP figures name the matrix kernel used (avx512f, avx2+fma or portable: the best \
+            this CPU and OS support). RLHF_KERNEL=avx512|avx2|portable selects another available \
+            one; an unknown or unavailable name falls back to the best, with a note on stderr.
             """)
 
     @Option(help: "Episodes per rollout measurement.")
@@ -29,6 +33,20 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(help: "Measure only the MLP forward + backward times (and name the matrix kernel).")
+    var mlpOnly = false
+
+    @Option(help: "Timed rounds of the MLP measurements (200 steps in all; the fastest round's mean counts).")
+    var mlpRounds: Int = 5
+
+    /// The `--mlp-only` report.
+    struct MLPReport: Encodable {
+        var matrixKernel: String
+        var matrixKernelsAvailable: [String]
+        var mlpForwardBackwardMicrosWidth64: Double
+        var mlpForwardBackwardMicrosWidth256: Double
+    }
+
     struct Report: Encodable {
         var cores: Int
         var envStepsPerSecondOneCore: Double
@@ -40,6 +58,7 @@ struct Bench: AsyncParsableCommand {
         var zbcpgSeconds: Double
         var zbcpgNormalizedValue: Double
         var matrixKernel: String
+        var matrixKernelsAvailable: [String]
         var mlpForwardBackwardMicrosWidth64: Double
         var mlpForwardBackwardMicrosWidth256: Double
         var cartpoleStepsPerSecondOneCore: Double
@@ -51,6 +70,7 @@ struct Bench: AsyncParsableCommand {
 
     func validate() throws {
         guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1") }
+        guard (1...200).contains(mlpRounds) else { throw ValidationError("--mlp-rounds must be between 1 and 200") }
         guard batchWidth >= 1 else { throw ValidationError("--batch-width must be at least 1") }
         guard queries >= 80 else { throw ValidationError("--queries must be at least 80 (one ZPG iteration)") }
     }
@@ -93,6 +113,21 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if mlpOnly {
+            let report = MLPReport(matrixKernel: NeuralBenchmark.kernel, matrixKernelsAvailable: NeuralBenchmark.availableKernels,
+                                   mlpForwardBackwardMicrosWidth64: NeuralBenchmark.forwardBackwardMicros(width: 64, rounds: mlpRounds),
+                                   mlpForwardBackwardMicrosWidth256: NeuralBenchmark.forwardBackwardMicros(width: 256, rounds: mlpRounds))
+            if json {
+                try printJSON(report)
+                return
+            }
+            print("""
+                matrix kernel                  \(report.matrixKernel)   (available: \(report.matrixKernelsAvailable.joined(separator: ", ")))
+                MLP fwd+bwd, width 64          \(fmt(report.mlpForwardBackwardMicrosWidth64, 1)) µs   (64-64-64-64 ReLU, batch 256, Double)
+                MLP fwd+bwd, width 256         \(fmt(report.mlpForwardBackwardMicrosWidth256, 1)) µs
+                """)
+            return
+        }
         if cartpoleOnly {
             let cores = Parallel.coreCount
             let cart = await cartpoleFigures(cores: cores)
@@ -136,8 +171,8 @@ struct Bench: AsyncParsableCommand {
         let zbcpg = try Trainer.run(config).summary
 
         // Neural: forward + backward of a 64-64-64-64 (and 256-…) ReLU MLP on a batch of 256.
-        let mlp64 = NeuralBenchmark.forwardBackwardMicros(width: 64)
-        let mlp256 = NeuralBenchmark.forwardBackwardMicros(width: 256)
+        let mlp64 = NeuralBenchmark.forwardBackwardMicros(width: 64, rounds: mlpRounds)
+        let mlp256 = NeuralBenchmark.forwardBackwardMicros(width: 256, rounds: mlpRounds)
         let cart = await cartpoleFigures(cores: cores)
 
         let report = Report(
@@ -146,6 +181,7 @@ struct Bench: AsyncParsableCommand {
             zpgNormalizedValue: zpg.normalizedValue,
             zbcpgQueriesPerSecond: Double(zbcpg.queriesUsed) / zbcpg.wallSeconds, zbcpgSeconds: zbcpg.wallSeconds,
             zbcpgNormalizedValue: zbcpg.normalizedValue, matrixKernel: NeuralBenchmark.kernel,
+            matrixKernelsAvailable: NeuralBenchmark.availableKernels,
             mlpForwardBackwardMicrosWidth64: mlp64, mlpForwardBackwardMicrosWidth256: mlp256,
             cartpoleStepsPerSecondOneCore: cart.one, cartpoleStepsPerSecondAllCores: cart.all,
             cartpoleBatchedStepsPerSecondOneCore: cart.batchedOne, cartpoleBatchedStepsPerSecondAllCores: cart.batchedAll,
@@ -160,6 +196,7 @@ struct Bench: AsyncParsableCommand {
             env steps/s, all cores         \(fmt(all / 1e6, 1)) M
             ZPG queries/s                  \(fmt(zpg.queriesUsed.asDouble / zpg.wallSeconds / 1e6, 2)) M   (\(zpg.queriesUsed) queries in \(fmt(zpg.wallSeconds, 3)) s, normalized \(fmt(zpg.normalizedValue, 3)))
             ZBCPG queries/s (K = 4)        \(fmt(zbcpg.queriesUsed.asDouble / zbcpg.wallSeconds / 1e6, 2)) M   (\(zbcpg.queriesUsed) queries in \(fmt(zbcpg.wallSeconds, 3)) s, normalized \(fmt(zbcpg.normalizedValue, 3)))
+            matrix kernel                  \(NeuralBenchmark.kernel)   (available: \(NeuralBenchmark.availableKernels.joined(separator: ", ")))
             MLP fwd+bwd, width 64          \(fmt(mlp64, 1)) µs   (64-64-64-64 ReLU, batch 256, Double, kernel \(NeuralBenchmark.kernel))
             MLP fwd+bwd, width 256         \(fmt(mlp256, 1)) µs
             """ + "\n" + cartpoleLines(cart))

@@ -6,16 +6,17 @@ import COpenBLAS
 /// Dense double-precision matrix products on row-major buffers: the one kernel behind every
 /// layer's forward pass, input gradient and weight gradient.
 ///
-/// The default build calls the C kernels of `CKernels` (an AVX2+FMA variant chosen at run time,
-/// a portable one otherwise); with the package trait `BLAS` it calls OpenBLAS's `cblas_dgemm`.
+/// The default build calls the C kernels of `CKernels` (an AVX-512F, AVX2+FMA or portable variant
+/// chosen at run time, see ``Kernel``); with the package trait `BLAS` it calls OpenBLAS's `cblas_dgemm`.
 public enum GEMM {
     /// Which implementation ``multiply(transposeA:transposeB:m:n:k:a:lda:b:ldb:c:ldc:accumulate:bias:)`` runs:
-    /// `"openblas"` with the BLAS trait, otherwise the CKernels variant (`"avx2+fma"` or `"portable"`).
+    /// `"openblas"` with the BLAS trait, otherwise the name of ``kernel`` (`"avx512f"`, `"avx2+fma"`
+    /// or `"portable"`).
     public static var kernelName: String {
         #if BLAS
         return "openblas"
         #else
-        return String(cString: ck_dgemm_kernel_name())
+        return kernel.description
         #endif
     }
 
@@ -38,20 +39,23 @@ public enum GEMM {
         #endif
     }
 
-    /// The same product computed by the portable C kernel whatever the CPU and build (for tests
-    /// that check both kernel variants).
-    public static func multiplyPortable(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                                        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                                        c: UnsafeMutablePointer<Double>, ldc: Int,
-                                        accumulate: Bool = false, bias: UnsafePointer<Double>? = nil) {
-        ck_dgemm_portable(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, lda, b, ldb, c, ldc, accumulate ? 1 : 0, bias)
+    /// The same product computed by a given CKernels kernel, whatever the build (for tests that
+    /// compare the kernels). The kernel must be available (``Kernel/isAvailable``).
+    public static func multiply(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+                                c: UnsafeMutablePointer<Double>, ldc: Int,
+                                accumulate: Bool = false, bias: UnsafePointer<Double>? = nil, kernel: Kernel) {
+        let status = ck_dgemm_with(kernel.rawValue, transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, lda, b, ldb,
+                                   c, ldc, accumulate ? 1 : 0, bias)
+        precondition(status == 0, "GEMM.multiply: kernel \(kernel) is not available on this CPU")
     }
 
     /// Array convenience: returns op(A)·op(B) (+ `c` when given, + bias) as a new m×n array, with
-    /// tightly packed operands (lda, ldb = their stored column counts).
+    /// tightly packed operands (lda, ldb = their stored column counts), computed by `kernel` when
+    /// given (which must be available), else as ``multiply(transposeA:transposeB:m:n:k:a:lda:b:ldb:c:ldc:accumulate:bias:)`` does.
     public static func multiply(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int,
                                 transposeA: Bool = false, transposeB: Bool = false,
-                                adding c: [Double]? = nil, bias: [Double]? = nil, portable: Bool = false) -> [Double] {
+                                adding c: [Double]? = nil, bias: [Double]? = nil, kernel: Kernel? = nil) -> [Double] {
         precondition(a.count >= m * k && b.count >= k * n, "GEMM.multiply: operand too small")
         var out = c ?? [Double](repeating: 0, count: m * n)
         precondition(out.count >= m * n, "GEMM.multiply: accumulator too small")
@@ -67,10 +71,10 @@ public enum GEMM {
                             let bp = pb.baseAddress ?? UnsafePointer(dummy.baseAddress!)
                             let cp = pc.baseAddress ?? dummy.baseAddress!
                             let biasPointer = bias == nil ? nil : pbias.baseAddress
-                            if portable {
-                                multiplyPortable(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                                 a: ap, lda: max(lda, 1), b: bp, ldb: max(ldb, 1), c: cp, ldc: max(n, 1),
-                                                 accumulate: c != nil, bias: biasPointer)
+                            if let kernel {
+                                multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                         a: ap, lda: max(lda, 1), b: bp, ldb: max(ldb, 1), c: cp, ldc: max(n, 1),
+                                         accumulate: c != nil, bias: biasPointer, kernel: kernel)
                             } else {
                                 multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                          a: ap, lda: max(lda, 1), b: bp, ldb: max(ldb, 1), c: cp, ldc: max(n, 1),
