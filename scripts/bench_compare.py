@@ -16,7 +16,7 @@ import sys
 
 # Figures where lower is better (times); everything else numeric is a rate or a value.
 LOWER_IS_BETTER = ("Seconds", "Micros")
-SKIP = ("NormalizedValue",)
+SKIP = ("NormalizedValue", "Cores", "BatchWidth")
 
 
 def run(binary, extra):
@@ -25,7 +25,7 @@ def run(binary, extra):
 
 
 def lower_is_better(key):
-    return any(key.endswith(s) or s in key for s in LOWER_IS_BETTER)
+    return any(s.lower() in key.lower() for s in LOWER_IS_BETTER)
 
 
 def best(rounds):

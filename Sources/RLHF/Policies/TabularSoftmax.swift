@@ -88,9 +88,16 @@ public struct TabularActor: Sendable {
         let u = rng.uniform()
         let m = actionCount
         let base = s &* m
+        // The first a with u < c[a] (the last action when there is none), counted without
+        // branches: c is nondecreasing, so it is the number of c[k], k < m − 1, with u ≥ c[k].
+        // The same action as a scan that stops there, without its unpredictable branches.
         return cumulative.withUnsafeBufferPointer { c in
             var a = 0
-            while a < m &- 1 && u >= c[base &+ a] { a &+= 1 }
+            var k = 0
+            while k < m &- 1 {
+                a &+= u >= c[base &+ k] ? 1 : 0
+                k &+= 1
+            }
             return a
         }
     }
