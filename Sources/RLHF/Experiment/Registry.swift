@@ -82,8 +82,9 @@ public enum EnvironmentRegistry {
                                                        make: @escaping @Sendable () throws -> E) throws {
         try add(RegisteredEnvironment(name: name, isTabular: true, summary: summary, check: { spec in
             try noOptions(spec)
-            try Normalization.check(uniform: try make().model.value(policy: try make().model.uniformPolicy),
-                                    optimal: try make().model.optimalValue, environment: name)
+            let model = try make().model
+            try Normalization.check(uniform: model.value(policy: model.uniformPolicy), optimal: model.optimalValue,
+                                    environment: name)
         }, train: { config, hooks in
             try Trainer.runTabular(try make(), config, hooks)
         }))
