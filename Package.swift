@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "RLHF", targets: ["RLHF"]),
         .library(name: "RLHFStudy", targets: ["RLHFStudy"]),
+        .library(name: "RLHFService", targets: ["RLHFService"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
     ],
     traits: [
@@ -16,6 +17,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The labeling service (RLHFService): HTTP server, SQLite and PostgreSQL storage, hashing.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // The numerical core: random numbers, environments, feedback, policies, algorithms.
@@ -47,11 +54,26 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The labeling service: real people (or bots over HTTP) answer comparisons; trainers
+        // submit pairs and wait for answers. Docs/LabelingService.md is its contract.
+        .target(
+            name: "RLHFService",
+            dependencies: [
+                "RLHF",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("Assets")]
+        ),
         .executableTarget(
             name: "rlhf",
             dependencies: [
                 "RLHF",
                 "RLHFStudy",
+                "RLHFService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
