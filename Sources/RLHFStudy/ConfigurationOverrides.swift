@@ -195,6 +195,7 @@ enum ConfigurationOverrides {
         case "dpo": return try jsonObject(config.resolvedDPO)
         case "rmPPO": return try jsonObject(config.resolvedRMPPO(tabular: tabular))
         case "ppo": return try jsonObject(config.resolvedPPO(tabular: tabular))
+        case "feedback": return try jsonObject(config.feedback ?? FeedbackConfiguration())
         default: return nil
         }
     }
@@ -264,6 +265,7 @@ enum ConfigurationOverrides {
         case "dpo": return config.resolvedDPO
         case "rmPPO": return config.resolvedRMPPO(tabular: tabular)
         case "ppo": return config.resolvedPPO(tabular: tabular)
+        case "feedback": return config.feedback ?? FeedbackConfiguration()
         // Settings that may be unset: what they resolve to, so that a bad name lists the choices.
         case "policy": return config.resolvedPolicy(tabular: tabular)
         case "evaluation": return config.resolvedEvaluation

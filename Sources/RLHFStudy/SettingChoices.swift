@@ -24,3 +24,4 @@ extension AlgorithmName: SettingChoices {
 }
 extension EvaluationMode: SettingChoices {}
 extension RMPPOQuerySchedule: SettingChoices {}
+extension FeedbackConfiguration.Kind: SettingChoices {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RLHF
+import RLHFService
 
 @main
 struct RLHFCommand: AsyncParsableCommand {
@@ -12,7 +13,7 @@ struct RLHFCommand: AsyncParsableCommand {
             to a budget. Start with `rlhf train` (ZPG on the `classic` GridWorld, 10⁶ queries), \
             look at an environment with `rlhf env classic`, and measure speed with `rlhf bench`.
             """,
-        subcommands: [Train.self, StudyCommand.self, Env.self, Bench.self]
+        subcommands: [Train.self, StudyCommand.self, Env.self, Bench.self, Annotate.self]
     )
 
     /// Parses and runs like ArgumentParser's own `main`, with two differences: an error thrown
@@ -21,6 +22,7 @@ struct RLHFCommand: AsyncParsableCommand {
     /// include `-h` and so printed the help and exited 0).
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        LabelingService.registerClient(log: { printError($0) })
         if let word = arguments.prefix(while: { $0 != "--" }).first(where: isJoinedFlags) {
             printError("Error: unknown option '\(word)' (options take two dashes, e.g. --json; to name a file that starts with '-', write ./\(word))")
             Foundation.exit(64)

@@ -53,14 +53,8 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("eval"), parsing: .unconditional, help: "What the evaluation points measure: stochastic (the policy π_θ itself, the default) or deterministic (its greedy form, the most probable action in every state).")
     var evaluation: EvaluationMode?
 
-    @Option(parsing: .unconditional, help: "Evaluators' link: bradley-terry, weibull or thurstone.")
-    var link: LinkFunction.Kind = .bradleyTerry
-
-    @Option(parsing: .unconditional, help: "Link scale s > 0.")
-    var linkScale: Double = 1
-
-    @Option(parsing: .unconditional, help: "Weibull shape k > 0 (k = 1 is the Laplace link).")
-    var weibullShape: Double = 2
+    @OptionGroup(title: "Evaluators")
+    var evaluatorOptions: EvaluatorOptions
 
     @Option(parsing: .unconditional, help: "Evaluators M asked about each pair (each answer is one query).")
     var evaluators: Count = 10
@@ -98,17 +92,6 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Worker threads (default: all cores; results do not depend on it).")
     var threads: Count?
 
-    @Option(parsing: .unconditional, help: "Noisy teacher: probability of flipping each answer.")
-    var mistakeRate: Double = 0
-
-    @Option(parsing: .unconditional, help: "Noisy teacher: |ΔR| below this gives a fair coin.")
-    var equalThreshold: Double = 0
-
-    @Option(parsing: .unconditional, help: "Noisy teacher: drop pairs whose returns are both below this (the queries are still spent).")
-    var skipThreshold: Double?
-
-    @Option(parsing: .unconditional, help: "Noisy teacher: myopic discount γ_m (1 = not myopic).")
-    var myopicDiscount: Double = 1
 
     @Option(parsing: .unconditional, help: "Evaluate the policy every this many iterations (default: about 100 points).")
     var evalEvery: Count?
@@ -164,6 +147,9 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "bilevel: the run's policy: lower-level (π_λ', which tracks the optimum of the learned reward; the default) or penalty (π_λ, which generates the queried pairs). The other one's value goes to the summary's figures.")
     var bilevelDeploy: BilevelDeployment?
 
+    @OptionGroup(title: "Feedback: who answers the comparisons")
+    var feedback: FeedbackOptions
+
     @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
         "Any other setting, as a study file's 'settings' map takes it (repeatable; dots for nested settings; applied after the options above): --set bilevel.lower-step-size=0.01 --set bilevel.reward-steps-per-iteration=10 --set teacher.mistake-rate=0.1. An unknown key lists the known ones.",
         valueName: "KEY=VALUE"))
@@ -208,11 +194,10 @@ struct Train: ParsableCommand {
         var c = TrainConfiguration()
         c.algorithm = algorithm
         c.environment = dynamics.spec(env)
-        c.link = try LinkFunction(link, scale: linkScale, shape: weibullShape)
+        c.link = try evaluatorOptions.linkFunction()
         c.evaluators = evaluators.value
         c.trim = trim
-        c.teacher = try Teacher(mistakeRate: mistakeRate, equalThreshold: equalThreshold,
-                                skipThreshold: skipThreshold, myopicDiscount: myopicDiscount)
+        c.teacher = try evaluatorOptions.teacher()
         c.budget = budget.value
         c.seed = seed
         c.mu = mu
@@ -266,6 +251,7 @@ struct Train: ParsableCommand {
         if let v = bilevelPairs?.value { c.bilevel.pairsPerIteration = v }
         c.bilevelExact = exact
         if let v = bilevelDeploy { c.bilevelDeploy = v }
+        c.feedback = feedback.configuration
         do {
             try CommandLineSettings.apply(set, to: &c)
         } catch let e as StudyError {

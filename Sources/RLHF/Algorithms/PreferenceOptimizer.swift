@@ -70,16 +70,19 @@ final class ZerothOrderWorker<F: PolicyFamily>: @unchecked Sendable {
     }
 }
 
-/// The zeroth-order value-difference estimate shared by ZPG and ZBCPG (spec §4, steps 1–3).
+/// The first half of the zeroth-order estimate shared by ZPG and ZBCPG (spec §4, steps 1–2):
+/// the pairs of one block, rolled out and ready to be judged.
 ///
 /// Draws v uniformly from the unit sphere of the block's coordinates (stream (seed, t, b)),
-/// perturbs θ' = θ + μ v, and for n = 1…N rolls out τ⁰ ~ π_θ and τ¹ ~ π_θ' and asks the panel
-/// (stream (seed, t, b, n)); returns the mean of Δ̂ = σ⁻¹(trim(p̂)) with v left in the worker.
-func estimateBlock<E: Environment, F: PolicyFamily>(
-    env: E, family: F, panel: EvaluatorPanel, theta: UnsafeBufferPointer<Double>,
+/// perturbs θ' = θ + μ v, and for n = 1…N rolls out τ⁰ ~ π_θ and τ¹ ~ π_θ' from stream
+/// (seed, t, b, n); v is left in the worker. Pair n's key is `<name>/t<t>/b<b>/n<n>`. With
+/// `display`, each request carries both trajectories' JSON (for a source that shows them to
+/// people); otherwise nothing is recorded.
+func proposeBlock<E: Environment, F: PolicyFamily>(
+    env: E, family: F, myopicDiscount: Double, display: Bool, theta: UnsafeBufferPointer<Double>,
     coordinates: [Int], mu: Double, pairs: Int, seed: UInt64, iteration t: Int, block b: Int,
-    worker: ZerothOrderWorker<F>
-) -> BlockEstimate where F.State == E.State {
+    name: String, worker: ZerothOrderWorker<F>
+) -> Result<(requests: [ComparisonRequest], steps: Int), any Error> where F.State == E.State {
     var rng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b))
     worker.direction.withUnsafeMutableBufferPointer { rng.fillUnitSphere($0) }
     for i in 0..<theta.count { worker.perturbed[i] = theta[i] }
@@ -87,23 +90,65 @@ func estimateBlock<E: Environment, F: PolicyFamily>(
     family.update(&worker.base, to: theta)
     worker.perturbed.withUnsafeBufferPointer { family.update(&worker.candidate, to: $0) }
 
-    var sum = 0.0, absoluteSum = 0.0, judged = 0, tied = 0, steps = 0
-    for n in 0..<pairs {
-        var pairRng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b), UInt64(n + 1))
-        var none0 = NoRecording<E.State, Int>(), none1 = NoRecording<E.State, Int>()
-        let judged_ = panel.judgeRolloutPair(env: env, &worker.base, &worker.candidate, recorders: &none0, &none1,
-                                             using: &pairRng) { first, _, second, _, _ in (first.shown, second.shown) }
-        steps += judged_.steps
-        if let rate = judged_.rate {
-            let delta = panel.estimatedDifference(rate: rate)
-            sum += delta
-            absoluteSum += abs(delta)
-            judged += 1
-            if rate == 0.5 { tied += 1 }
+    var requests = [ComparisonRequest](), steps = 0
+    requests.reserveCapacity(pairs)
+    do {
+        for n in 0..<pairs {
+            var pairRng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b), UInt64(n + 1))
+            let key = "\(name)/t\(t)/b\(b)/n\(n)"
+            if display {
+                var r0 = DisplayRecorder<E.State, Int>(), r1 = DisplayRecorder<E.State, Int>()
+                var failure: (any Error)?
+                let (request, taken) = env.proposeComparison(key: key, &worker.base, &worker.candidate, recorders: &r0, &r1,
+                                                             myopicDiscount: myopicDiscount, using: &pairRng) { a, r0, b, r1, _ in
+                    do { return (a.shown, b.shown, (try r0.json(), try r1.json())) } catch { failure = error; return (a.shown, b.shown, nil) }
+                }
+                if let failure { throw failure }
+                requests.append(request)
+                steps += taken
+            } else {
+                var none0 = NoRecording<E.State, Int>(), none1 = NoRecording<E.State, Int>()
+                let (request, taken) = env.proposeComparison(key: key, &worker.base, &worker.candidate, recorders: &none0, &none1,
+                                                             myopicDiscount: myopicDiscount, using: &pairRng) { a, _, b, _, _ in
+                    (a.shown, b.shown, nil)
+                }
+                requests.append(request)
+                steps += taken
+            }
         }
+    } catch {
+        return .failure(error)
+    }
+    return .success((requests, steps))
+}
+
+/// The second half (spec §4, step 3's Δ̂): the mean of Δ̂ = σ⁻¹(trim(p̂)) over the pairs the
+/// source judged, the link inverted by `panel` (the model of the evaluators).
+func estimateBlock(rates: ArraySlice<Double?>, panel: EvaluatorPanel, steps: Int) -> BlockEstimate {
+    var sum = 0.0, absoluteSum = 0.0, judged = 0, tied = 0
+    for case let rate? in rates {
+        let delta = panel.estimatedDifference(rate: rate)
+        sum += delta
+        absoluteSum += abs(delta)
+        judged += 1
+        if rate == 0.5 { tied += 1 }
     }
     return BlockEstimate(meanDifference: judged > 0 ? sum / Double(judged) : 0, judgedPairs: judged,
                          absoluteDifferenceSum: absoluteSum, tiedPairs: tied, steps: steps)
+}
+
+/// Asks `source` about `requests` and checks its answer: one p̂ per request, each in [0, 1].
+func askSource(_ requests: [ComparisonRequest], by source: any PreferenceSource) throws -> [Double?] {
+    let rates = try source.judge(requests)
+    guard rates.count == requests.count else {
+        throw RLHFError.invalidArgument(name: "feedback", message: "the preference source answered \(rates.count) of \(requests.count) pairs")
+    }
+    for (i, r) in rates.enumerated() {
+        if let r, !(0...1).contains(r) {
+            throw RLHFError.invalidArgument(name: "feedback", message: "the preference source answered p̂ = \(r) for pair '\(requests[i].key)' (it must be in [0, 1])")
+        }
+    }
+    return rates
 }
 
 extension DiagnosticAccumulator {

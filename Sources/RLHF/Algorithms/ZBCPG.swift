@@ -53,8 +53,10 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
     public let env: E
     /// The policy parametrization.
     public let family: F
-    /// The simulated evaluators.
+    /// The model of the evaluators: M, the link inverted and the trimming ε.
     public let panel: EvaluatorPanel
+    /// Who answers the comparisons: the panel itself unless another source is given.
+    public let source: any PreferenceSource
     /// The run's seed.
     public let seed: UInt64
     public var parameters: [Double]
@@ -68,8 +70,10 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
 
     /// Creates the optimizer starting from `initial` (θ = 0, the uniform policy, if nil).
     public init(env: E, family: F, panel: EvaluatorPanel, hyper: ZBCPGHyperparameters = .init(),
-                seed: UInt64, initial: [Double]? = nil, blocks given: [[Int]]? = nil) throws {
+                seed: UInt64, initial: [Double]? = nil, blocks given: [[Int]]? = nil,
+                source: (any PreferenceSource)? = nil) throws {
         try hyper.validate()
+        self.source = try checkedSource(source, panel: panel)
         let d = family.parameterCount
         guard hyper.blocks <= d || hyper.mode == .layers else {
             throw RLHFError.invalidArgument(name: "blocks (K)", message: "\(hyper.blocks) blocks exceed the \(d) parameters")
@@ -134,14 +138,21 @@ public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where 
             var rng = Xoshiro256(seed: seed, stream: UInt64(t), 0xB10C)
             chosen = [Array(rng.permutation(d).prefix(randomBlockSize)).sorted()]
         }
-        // Every block estimates its value difference in parallel from the same θ.
-        let (env, family, panel, seed, workers) = (self.env, self.family, self.panel, self.seed, self.workers)
-        let estimates: [BlockEstimate] = parameters.withUnsafeBufferPointer { theta in
+        // Every block rolls out its pairs in parallel from the same θ; the source is asked
+        // about all of them at once, and each block's Δ̂ is the mean over its own pairs.
+        let (env, family, seed, workers) = (self.env, self.family, self.seed, self.workers)
+        let (gammaM, display) = (panel.teacher.myopicDiscount, source.needsTrajectories)
+        let proposals = try parameters.withUnsafeBufferPointer { theta in
             nonisolated(unsafe) let theta = theta
-            return Parallel.map(chosen.count, threads: hyper.threads) { b in
-                estimateBlock(env: env, family: family, panel: panel, theta: theta, coordinates: chosen[b],
-                              mu: h.mu, pairs: h.pairs, seed: seed, iteration: t, block: b, worker: workers[b])
-            }
+            return try Parallel.map(chosen.count, threads: hyper.threads) { b in
+                proposeBlock(env: env, family: family, myopicDiscount: gammaM, display: display, theta: theta,
+                             coordinates: chosen[b], mu: h.mu, pairs: h.pairs, seed: seed, iteration: t, block: b,
+                             name: "zbcpg", worker: workers[b])
+            }.map { try $0.get() }
+        }
+        let rates = try askSource(proposals.flatMap(\.requests), by: source)
+        let estimates = proposals.indices.map { b in
+            estimateBlock(rates: rates[(b * h.pairs)..<((b + 1) * h.pairs)], panel: panel, steps: proposals[b].steps)
         }
         // ĝ = Σ_b (d_b/μ) Δ̂_b v_b; the blocks are disjoint, so ‖ĝ‖² = Σ_b ((d_b/μ) Δ̂_b)².
         var scales = [Double](), norm2 = 0.0, steps = 0

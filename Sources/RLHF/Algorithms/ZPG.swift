@@ -41,8 +41,10 @@ public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.
     public let env: E
     /// The policy parametrization.
     public let family: F
-    /// The simulated evaluators.
+    /// The model of the evaluators: M, the link inverted and the trimming ε.
     public let panel: EvaluatorPanel
+    /// Who answers the comparisons: the panel itself unless another source is given.
+    public let source: any PreferenceSource
     /// The run's seed.
     public let seed: UInt64
     public var parameters: [Double]
@@ -53,9 +55,13 @@ public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.
     let allCoordinates: [Int]
 
     /// Creates the optimizer starting from `initial` (θ = 0, the uniform policy, if nil).
+    ///
+    /// - Parameter source: who answers the comparisons (the panel when nil); it must give the
+    ///   panel's M answers a pair.
     public init(env: E, family: F, panel: EvaluatorPanel, hyper: ZPGHyperparameters = .init(),
-                seed: UInt64, initial: [Double]? = nil) throws {
+                seed: UInt64, initial: [Double]? = nil, source: (any PreferenceSource)? = nil) throws {
         try hyper.validate()
+        self.source = try checkedSource(source, panel: panel)
         self.env = env
         self.family = family
         self.panel = panel
@@ -80,10 +86,14 @@ public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.
         try ledger.charge(queriesPerIteration, for: "one ZPG iteration")
         let d = parameters.count
         // Steps 1–2: perturb along v and estimate V(θ + μv) − V(θ) from N judged pairs.
-        let estimate = parameters.withUnsafeBufferPointer { theta in
-            estimateBlock(env: env, family: family, panel: panel, theta: theta, coordinates: allCoordinates,
-                          mu: hyper.mu, pairs: hyper.pairs, seed: seed, iteration: t, block: 0, worker: worker)
+        let proposal = try parameters.withUnsafeBufferPointer { theta in
+            try proposeBlock(env: env, family: family, myopicDiscount: panel.teacher.myopicDiscount,
+                             display: source.needsTrajectories, theta: theta, coordinates: allCoordinates,
+                             mu: hyper.mu, pairs: hyper.pairs, seed: seed, iteration: t, block: 0, name: "zpg",
+                             worker: worker).get()
         }
+        let rates = try askSource(proposal.requests, by: source)
+        let estimate = estimateBlock(rates: rates[...], panel: panel, steps: proposal.steps)
         guard estimate.meanDifference.isFinite else {
             throw RLHFError.diverged(iteration: t, message: "the value-difference estimate is \(estimate.meanDifference) (trimming ε = \(panel.trim); use ε > 0)")
         }

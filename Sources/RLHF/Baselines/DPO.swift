@@ -286,8 +286,11 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     public let hyper: DPOHyperparameters
     /// The environment rollouts run in.
     public let env: E
-    /// The simulated evaluators.
+    /// The model of the evaluators (M, link, teacher).
     public let panel: EvaluatorPanel
+    /// Who answers the comparisons: the panel itself unless another source is given (it gives
+    /// the panel's M answers a pair).
+    public let source: any PreferenceSource
     /// The run's seed.
     public let seed: UInt64
     /// Online DPO (fresh pairs from the current policy every round) or offline DPO.
@@ -334,8 +337,10 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     /// - Parameter budget: the run's query budget; offline DPO spends it all (up to the pair cap)
     ///   at iteration 0.
     public init(env: E, policy: NeuralSoftmaxPolicy, panel: EvaluatorPanel, hyper: DPOHyperparameters,
-                seed: UInt64, online: Bool, budget: Int, segmentLength: Int? = nil) throws {
+                seed: UInt64, online: Bool, budget: Int, segmentLength: Int? = nil,
+                source: (any PreferenceSource)? = nil) throws {
         try hyper.validate()
+        self.source = try checkedSource(source, panel: panel)
         try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
         if let l = segmentLength { try Validate.atLeast(l, 1, "segment length", atMost: Limits.horizon) }
         self.segmentLength = segmentLength
@@ -402,6 +407,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         var actor1 = policy.network.parameters.withUnsafeBufferPointer { family.makeActor($0) }
         var data = PreferenceDataset<E.State>()
         let steps = try data.collect(count, env: env, actor0: &actor0, actor1: &actor1, panel: panel,
+                                     source: source, name: online ? "online-dpo" : "dpo",
                                      ledger: &ledger, seed: seed, stream: UInt64(t), segmentLength: segmentLength)
         pairs = data.pairs
         return steps

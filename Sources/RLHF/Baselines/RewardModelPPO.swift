@@ -160,8 +160,11 @@ public struct RewardModelPPOHyperparameters: Sendable, Equatable, Codable {
 public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State: Codable & Sendable {
     /// The hyperparameters.
     public let hyper: RewardModelPPOHyperparameters
-    /// The simulated evaluators.
+    /// The model of the evaluators (M, link, teacher).
     public let panel: EvaluatorPanel
+    /// Who answers the comparisons: the panel itself unless another source is given (it gives
+    /// the panel's M answers a pair).
+    public let source: any PreferenceSource
     /// The run's seed.
     public let seed: UInt64
     /// Online (pairs from the current policy every round) or offline (one round from the initial policy).
@@ -205,10 +208,12 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
     /// - Throws: ``RLHFError/invalidArgument(name:message:)`` on bad hyperparameters,
     ///   ``RLHFError/budgetTooSmall(budget:needed:what:)`` when the budget cannot label one pair.
     public init(env: E, policy: NeuralSoftmaxPolicy, panel: EvaluatorPanel, hyper: RewardModelPPOHyperparameters = .init(),
-                seed: UInt64, online: Bool, budget: Int, segmentLength: Int? = nil) throws {
+                seed: UInt64, online: Bool, budget: Int, segmentLength: Int? = nil,
+                source: (any PreferenceSource)? = nil) throws {
         try hyper.validate()
         try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
         if let l = segmentLength { try Validate.atLeast(l, 1, "segment length", atMost: Limits.horizon) }
+        self.source = try checkedSource(source, panel: panel)
         let m = panel.queriesPerPair
         guard budget >= m else { throw RLHFError.budgetTooSmall(budget: budget, needed: m, what: "labelling one pair") }
         self.hyper = hyper
@@ -277,6 +282,7 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
             var actor1 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
             let before = dataset.count
             steps += try dataset.collect(count, env: ppo.env, actor0: &actor0, actor1: &actor1, panel: panel,
+                                         source: source, name: online ? "rm-ppo" : "rm-ppo-offline",
                                          ledger: &ledger, seed: SplitMix64.mix(seed ^ 0x7E_DA7A), stream: UInt64(t),
                                          segmentLength: segmentLength)
             for pair in dataset.pairs[before...] { featurizedPairs.append(FeaturizedPair(pair, env: ppo.env)) }

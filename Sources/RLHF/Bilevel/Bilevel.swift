@@ -209,8 +209,11 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
     public let hyper: BilevelHyperparameters
     /// The environment.
     public let env: E
-    /// The simulated evaluators.
+    /// The model of the evaluators (M, link, teacher).
     public let panel: EvaluatorPanel
+    /// Who answers the comparisons: the panel itself unless another source is given (it gives
+    /// the panel's M answers a pair).
+    public let source: any PreferenceSource
     /// The run's seed.
     public let seed: UInt64
     /// Whether exact gradients replace the critic and samples (tabular environments only).
@@ -248,7 +251,8 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
     ///
     /// - Throws: on bad hyperparameters, or `exact` on an environment that is not tabular.
     public init(env: E, policy: NeuralSoftmaxPolicy, rewardHidden: [Int] = [], panel: EvaluatorPanel,
-                hyper: BilevelHyperparameters = .init(), seed: UInt64, exact: Bool = false) throws {
+                hyper: BilevelHyperparameters = .init(), seed: UInt64, exact: Bool = false,
+                source: (any PreferenceSource)? = nil) throws {
         var rh = RewardModelHyperparameters()
         rh.hidden = rewardHidden
         rh.discount = env.discount
@@ -256,13 +260,16 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
         var rng = Xoshiro256(seed: seed, stream: 0xB1_0001)
         var reward = RewardModel(featureCount: env.featureCount, actionCount: env.actionCount, hyper: rh, using: &rng)
         reward.network.initialize(zeroLastLayer: true, using: &rng)
-        try self.init(env: env, policy: policy, reward: reward, panel: panel, hyper: hyper, seed: seed, exact: exact)
+        try self.init(env: env, policy: policy, reward: reward, panel: panel, hyper: hyper, seed: seed, exact: exact,
+                      source: source)
     }
 
     /// Creates the optimizer with a given reward model (its network's parameters are the initial φ).
     public init(env: E, policy: NeuralSoftmaxPolicy, reward: RewardModel, panel: EvaluatorPanel,
-                hyper: BilevelHyperparameters = .init(), seed: UInt64, exact: Bool = false) throws {
+                hyper: BilevelHyperparameters = .init(), seed: UInt64, exact: Bool = false,
+                source: (any PreferenceSource)? = nil) throws {
         try hyper.validate()
+        self.source = try checkedSource(source, panel: panel)
         guard policy.featureCount == env.featureCount, policy.actionCount == env.actionCount else {
             throw RLHFError.invalidArgument(name: "policy", message: "the policy network does not fit the environment's features and actions")
         }
@@ -409,6 +416,7 @@ public struct Bilevel<E: Environment>: PreferenceOptimizer where E.State: Codabl
         var actor1 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
         let before = dataset.count
         steps += try dataset.collect(pairs(forIteration: k), env: env, actor0: &actor0, actor1: &actor1, panel: panel,
+                                     source: source, name: "bilevel",
                                      ledger: &ledger, seed: SplitMix64.mix(seed ^ 0xB1_DA7A), stream: UInt64(k))
         recentPairs = dataset.pairs[before...].map { FeaturizedPair($0, env: env) }
         featurizedPairs += recentPairs

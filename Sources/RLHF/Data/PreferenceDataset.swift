@@ -35,28 +35,36 @@ public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
     public var count: Int { pairs.count }
 
     /// Samples `count` pairs with both trajectories from `actor0` and `actor1` (the same policy
-    /// for RM + PPO and DPO), asks the panel about each, pays M queries a pair through `ledger`,
-    /// and appends the judged pairs. Pair n draws from stream (seed, stream, n).
+    /// for RM + PPO and DPO), asks `source` (the panel when nil) about all of them at once, pays
+    /// M queries a pair through `ledger`, and appends the judged pairs. Pair n draws from stream
+    /// (seed, stream, n) and is named `<name>/r<stream>/n<n>`.
     ///
     /// - Parameter segmentLength: when set, each trajectory is cut to a segment of this many
     ///   steps with a uniform start (``Trajectory/randomSegment(length:discount:myopicDiscount:using:)``,
-    ///   drawn after both rollouts) and the panel judges the segments' returns; the pair stores
-    ///   the segments. nil: whole trajectories (no extra draws).
+    ///   drawn after both rollouts) and the evaluators judge the segments; the pair stores the
+    ///   segments. nil: whole trajectories (no extra draws).
     /// - Returns: the environment steps taken (whole rollouts, segments or not).
     @discardableResult
     public mutating func collect<E: Environment, A: PolicyActor>(
         _ count: Int, env: E, actor0: inout A, actor1: inout A, panel: EvaluatorPanel,
+        source: (any PreferenceSource)? = nil, name: String = "pairs",
         ledger: inout QueryLedger, seed: UInt64, stream: UInt64, segmentLength: Int? = nil
     ) throws -> Int where E.State == State, A.State == State {
+        let source = try checkedSource(source, panel: panel)
         try ledger.charge(count * panel.queriesPerPair, for: "labelling \(count) pairs")
         queriesPaid += count * panel.queriesPerPair
         var steps = 0
-        let gammaM = panel.teacher.myopicDiscount, gamma = env.discount
+        let gammaM = panel.teacher.myopicDiscount, gamma = env.discount, display = source.needsTrajectories
+        var proposed = [(Trajectory<State>, Trajectory<State>)](), requests = [ComparisonRequest]()
+        proposed.reserveCapacity(count)
+        requests.reserveCapacity(count)
+        var failure: (any Error)?
         for n in 0..<count {
             var rng = Xoshiro256(seed: seed, stream: stream, UInt64(n))
             var r0 = TrajectoryRecorder<State>(capacity: env.horizon), r1 = TrajectoryRecorder<State>(capacity: env.horizon)
             var t0: Trajectory<State>?, t1: Trajectory<State>?
-            let judged = panel.judgeRolloutPair(env: env, &actor0, &actor1, recorders: &r0, &r1, using: &rng) { s0, r0, s1, r1, rng in
+            let (request, taken) = env.proposeComparison(key: "\(name)/r\(stream)/n\(n)", &actor0, &actor1, recorders: &r0, &r1,
+                                                         myopicDiscount: gammaM, using: &rng) { s0, r0, s1, r1, rng in
                 var whole0 = r0.trajectory(s0), whole1 = r1.trajectory(s1)
                 if let length = segmentLength {
                     whole0 = whole0.randomSegment(length: length, discount: gamma, myopicDiscount: gammaM, using: &rng)
@@ -64,11 +72,21 @@ public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
                 }
                 t0 = whole0
                 t1 = whole1
-                return (whole0.shown, whole1.shown)
+                var json: (Data, Data)?
+                if display {
+                    do { json = (try whole0.displayJSON(), try whole1.displayJSON()) } catch { failure = error }
+                }
+                return (whole0.shown, whole1.shown, json)
             }
-            steps += judged.steps
-            if let p = judged.rate, let t0, let t1 {
-                pairs.append(PreferencePair(first: t0, second: t1, label: p, evaluators: panel.evaluators))
+            if let failure { throw failure }
+            steps += taken
+            proposed.append((t0!, t1!))
+            requests.append(request)
+        }
+        let rates = try askSource(requests, by: source)
+        for (n, rate) in rates.enumerated() {
+            if let p = rate {
+                pairs.append(PreferencePair(first: proposed[n].0, second: proposed[n].1, label: p, evaluators: panel.evaluators))
             }
         }
         return steps

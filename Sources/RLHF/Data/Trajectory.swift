@@ -1,3 +1,5 @@
+import Foundation
+
 /// A recorded episode: the states visited, the actions taken and the true rewards received.
 ///
 /// The rewards are the simulator's; learners that must not see them (DPO, reward learning) read
@@ -53,6 +55,17 @@ public struct Trajectory<State: Codable & Sendable>: Codable, Sendable {
         guard count > length else { return self }
         let start = rng.index(below: count - length + 1)
         return segment(start: start, length: length, discount: discount, myopicDiscount: myopicDiscount)
+    }
+}
+
+extension Trajectory {
+    /// The labeling service's trajectory JSON: `{"states": […], "actions": […], "rewards": […]}`.
+    public func displayJSON() throws -> Data {
+        var r = DisplayRecorder<State, Int>()
+        r.states = states
+        r.actions = actions
+        r.rewards = rewards
+        return try r.json()
     }
 }
 

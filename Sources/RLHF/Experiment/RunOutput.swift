@@ -157,6 +157,21 @@ public enum RunOutput {
         try write(Data(csv(state.records).utf8), to: directory + "/metrics.csv")
     }
 
+    /// The bytes of the file at `path`, refused by name when it is missing or larger than `limit`
+    /// bytes (checked before reading, so a huge file is not allocated).
+    public static func readBounded(_ path: String, limit: Int, what: String) throws -> Data {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            throw RLHFError.io(path: path, message: "cannot read \(what): no such file")
+        }
+        if let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
+            throw RLHFError.io(path: path, message: "\(what) has \(size) bytes, more than the limit of \(limit)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RLHFError.io(path: path, message: "cannot read \(what)")
+        }
+        return data
+    }
+
     /// Loads the checkpoint of `directory`, checking that it belongs to `configuration`
     /// (the thread count may differ: it does not change the numbers).
     public static func loadCheckpoint(in directory: String, for configuration: TrainConfiguration) throws -> TrainingState {

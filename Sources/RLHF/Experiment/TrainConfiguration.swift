@@ -153,6 +153,9 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// point, in `normalized_value` — the other one going to the summary's figures. nil: π_λ'
     /// (``BilevelDeployment/lowerLevel``, the tracker of λ*(φ); see ``BilevelDeployment`` for why).
     public var bilevelDeploy: BilevelDeployment? = nil
+    /// Who answers the comparisons (nil: the simulated panel, ``FeedbackConfiguration``).
+    /// Optional so that configurations saved before it existed still read.
+    public var feedback: FeedbackConfiguration? = nil
 
     /// The defaults: ZPG on `classic`, Bradley-Terry, M = 10, 10⁶ queries, seed 0.
     public init() {}
@@ -292,6 +295,17 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         try bilevel.validate()
         try Validate.atLeast(bilevelRewardHidden.count, 0, "reward hidden layers", atMost: Limits.layers)
         for h in bilevelRewardHidden { try Validate.atLeast(h, 1, "reward hidden width", atMost: Limits.layerWidth) }
+        if let f = feedback {
+            try f.validate()
+            if f.kind != .simulated && (algorithm == .ppoTrueReward || algorithm.isRegistered) {
+                throw RLHFError.invalidArgument(name: "feedback", message: algorithm == .ppoTrueReward
+                    ? "ppo-true-reward asks no questions; --feedback \(f.kind.rawValue) applies to the preference algorithms"
+                    : "\(algorithm.rawValue) is a registered algorithm, which is given the simulated panel; --feedback \(f.kind.rawValue) applies to the built-in ones")
+            }
+            if f.kind == .service && evaluators > 1_000 {
+                throw RLHFError.invalidArgument(name: "evaluators (M)", message: "the labeling service takes at most 1000 answers a pair")
+            }
+        }
         if blockMode == .layers && policy == .tabular {
             throw RLHFError.invalidArgument(name: "block mode", message: "'layers' needs an MLP policy (--policy mlp)")
         }

@@ -108,17 +108,18 @@ public enum Trainer {
         let tabular = E.self is any TabularEnvironment.Type
         try checkNetworkSizes(env, config, tabular: tabular)
         let panel = try config.makePanel()
+        let source = try preferenceSource(env, panel: panel, config)
         let d = policy.parameterCount
         switch config.algorithm {
         case .dpo, .onlineDPO:
             return try execute(DPO(env: env, policy: policy, panel: panel, hyper: config.resolvedDPO, seed: config.seed,
                                    online: config.algorithm == .onlineDPO, budget: config.budget,
-                                   segmentLength: config.segmentLength),
+                                   segmentLength: config.segmentLength, source: source),
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .rmPPO, .rmPPOOffline:
             return try execute(RewardModelPPO(env: env, policy: policy, panel: panel, hyper: config.resolvedRMPPO(tabular: tabular),
                                               seed: config.seed, online: config.algorithm == .rmPPO, budget: config.budget,
-                                              segmentLength: config.segmentLength),
+                                              segmentLength: config.segmentLength, source: source),
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .ppoTrueReward:
             return try execute(PPOTrueReward(env: env, policy: policy, hyper: config.resolvedPPO(tabular: tabular),
@@ -126,7 +127,7 @@ public enum Trainer {
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         case .bilevel:
             let bilevel = try Bilevel(env: env, policy: policy, rewardHidden: config.bilevelRewardHidden, panel: panel,
-                                      hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact)
+                                      hyper: config.bilevel, seed: config.seed, exact: config.bilevelExact, source: source)
             if config.resolvedBilevelDeploy == .lowerLevel {
                 return try execute(BilevelLowerLevelDeployment(bilevel),
                                    parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
@@ -265,6 +266,7 @@ public enum Trainer {
         uniform: Double, optimal: Double, exact: Bool, _ config: TrainConfiguration, _ hooks: Hooks
     ) throws -> TrainResult where F.State == E.State {
         let panel = try config.makePanel()
+        let source = try preferenceSource(env, panel: panel, config)
         let d = family.parameterCount
         let cost = config.queriesPerIteration
         guard cost <= config.budget else {
@@ -273,13 +275,24 @@ public enum Trainer {
         switch config.algorithm {
         case .zbcpg:
             return try execute(ZBCPG(env: env, family: family, panel: panel, hyper: config.zbcpgHyperparameters(dimension: d),
-                                     seed: config.seed, initial: initial, blocks: blocks),
+                                     seed: config.seed, initial: initial, blocks: blocks, source: source),
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         default:
             return try execute(ZPG(env: env, family: family, panel: panel, hyper: config.zpgHyperparameters(dimension: d),
-                                   seed: config.seed, initial: initial),
+                                   seed: config.seed, initial: initial, source: source),
                                parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimal, exact: exact, config, hooks)
         }
+    }
+
+    /// Who answers a run's comparisons: the panel, unless the configuration's `feedback` names
+    /// another source (``PreferenceSources/make(_:)``).
+    static func preferenceSource<E: EpisodicEnvironment>(_ env: E, panel: EvaluatorPanel,
+                                                         _ config: TrainConfiguration) throws -> any PreferenceSource {
+        guard let f = config.feedback, f.kind != .simulated || f.record != nil else { return panel }
+        let name = config.environment.name
+        return try PreferenceSources.make(PreferenceSourceContext(
+            feedback: f, panel: panel, environmentName: name, environmentDescription: labelingDescription(of: env, name: name),
+            algorithm: config.algorithm.rawValue, seed: config.seed))
     }
 
     /// Runs any optimizer in the training loop and summarizes the run.

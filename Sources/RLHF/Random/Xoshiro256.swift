@@ -56,3 +56,29 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
         return result
     }
 }
+
+extension Xoshiro256 {
+    /// The generator's state as 64 hexadecimal digits (s₀ s₁ s₂ s₃, 16 digits each): what a
+    /// comparison sent to another process carries as its answer stream, so that a simulated
+    /// annotator there draws exactly the numbers the in-process panel would.
+    public var stateHex: String {
+        [s0, s1, s2, s3].map { w in
+            let h = String(w, radix: 16)
+            return String(repeating: "0", count: 16 - h.count) + h
+        }.joined()
+    }
+
+    /// The generator whose state ``stateHex`` printed; nil unless `hex` is 64 hexadecimal digits
+    /// of a state that is not all zero.
+    public init?(stateHex hex: String) {
+        let digits = Array(hex.utf8)
+        guard digits.count == 64 else { return nil }
+        var words = [UInt64]()
+        for i in 0..<4 {
+            guard let w = UInt64(String(decoding: digits[(16 * i)..<(16 * i + 16)], as: UTF8.self), radix: 16) else { return nil }
+            words.append(w)
+        }
+        guard words.contains(where: { $0 != 0 }) else { return nil }
+        s0 = words[0]; s1 = words[1]; s2 = words[2]; s3 = words[3]
+    }
+}

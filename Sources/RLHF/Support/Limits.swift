@@ -33,6 +33,8 @@ public enum Limits {
     public static let bufferSteps = 10_000_000
     /// Worker threads, ≤ 1,024.
     public static let threads = 1_024
+    /// Bytes of a file of recorded answers (`--feedback replay`) or labels (`rlhf fit-link`).
+    public static let answerFileBytes = 1 << 30
     /// Any other count a setting gives (iterations, rounds, epochs, updates, steps), ≤ 10⁹.
     public static let count = 1_000_000_000
 }
