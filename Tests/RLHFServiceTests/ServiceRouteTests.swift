@@ -13,7 +13,7 @@ struct ServiceRouteTests {
     func createProject(backend: ServiceBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = f.project("p")
-            let created = try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(name))
+            let created = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name))
             #expect(created.status == .created)
             let body = try created.object()
             #expect(body["name"] as? String == name)
@@ -21,9 +21,9 @@ struct ServiceRouteTests {
             #expect(body["simulated"] as? Bool == false)
             #expect((body["environment"] as? [String: Any])?["kind"] as? String == "gridworld")
 
-            let again = try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(name))
+            let again = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name))
             #expect(again.status == .ok)
-            let different = try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(name, m: 3))
+            let different = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name, m: 3))
             #expect(different.status == .conflict)
             #expect(different.errorMessage == "a different project with this name exists")
         }
@@ -33,28 +33,28 @@ struct ServiceRouteTests {
     func submitComparisons(backend: ServiceBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = f.project("p")
-            _ = try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(name))
-            let uri = "/api/projects/\(Fixtures.segment(name))/comparisons"
+            _ = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name))
+            let uri = "/api/projects/\(ServiceFixtures.segment(name))/comparisons"
             let first = try await client.call(.post, uri, token: f.adminToken,
-                                              json: Fixtures.comparisons([Fixtures.comparison("a"), Fixtures.comparison("b")]))
+                                              json: ServiceFixtures.comparisons([ServiceFixtures.comparison("a"), ServiceFixtures.comparison("b")]))
             #expect(first.status == .ok)
             let ids = try #require(try first.object()["ids"] as? [Int])
             #expect(ids.count == 2 && ids[0] != ids[1])
 
             // Same keys, same content, other order, plus a new one.
             let second = try await client.call(.post, uri, token: f.adminToken,
-                                               json: Fixtures.comparisons([Fixtures.comparison("b"), Fixtures.comparison("a"), Fixtures.comparison("c")]))
+                                               json: ServiceFixtures.comparisons([ServiceFixtures.comparison("b"), ServiceFixtures.comparison("a"), ServiceFixtures.comparison("c")]))
             #expect(second.status == .ok)
             let ids2 = try #require(try second.object()["ids"] as? [Int])
             #expect(Array(ids2.prefix(2)) == [ids[1], ids[0]])
             #expect(ids2.count == 3 && !ids.contains(ids2[2]))
 
             let clash = try await client.call(.post, uri, token: f.adminToken,
-                                              json: Fixtures.comparisons([Fixtures.comparison("d"), Fixtures.comparison("a", firstReturn: 7)]))
+                                              json: ServiceFixtures.comparisons([ServiceFixtures.comparison("d"), ServiceFixtures.comparison("a", firstReturn: 7)]))
             #expect(clash.status == .conflict)
             #expect(clash.errorMessage?.hasPrefix("comparisons[1]:") == true)
             // Nothing of the refused batch was stored: "d" is unknown.
-            let results = try await client.call(.post, "/api/projects/\(Fixtures.segment(name))/results", token: f.adminToken,
+            let results = try await client.call(.post, "/api/projects/\(ServiceFixtures.segment(name))/results", token: f.adminToken,
                                                 json: #"{"keys": ["d", "a"]}"#)
             let rows = try #require(try results.object()["results"] as? [[String: Any]])
             #expect(rows.map { $0["unknown"] as? Bool } == [true, false])
@@ -65,10 +65,10 @@ struct ServiceRouteTests {
     func taskLifecycle(backend: ServiceBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = f.project("p")
-            let project = Fixtures.segment(name)
-            _ = try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(name, m: 2))
+            let project = ServiceFixtures.segment(name)
+            _ = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name, m: 2))
             let submitted = try await client.call(.post, "/api/projects/\(project)/comparisons", token: f.adminToken,
-                                                  json: Fixtures.comparisons([Fixtures.comparison("k1")]))
+                                                  json: ServiceFixtures.comparisons([ServiceFixtures.comparison("k1")]))
             let id = try #require((try submitted.object()["ids"] as? [Int])?.first)
 
             // The project is open for alice.
@@ -183,11 +183,11 @@ struct ServiceRouteTests {
     func simulatedTask(backend: ServiceBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = f.project("sim")
-            let project = Fixtures.segment(name)
-            let created = try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(name, m: 1, simulated: true))
+            let project = ServiceFixtures.segment(name)
+            let created = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name, m: 1, simulated: true))
             #expect(created.status == .created)
             _ = try await client.call(.post, "/api/projects/\(project)/comparisons", token: f.adminToken,
-                                      json: Fixtures.comparisons([Fixtures.comparison("s", firstReturn: 0.9, secondReturn: -1)]))
+                                      json: ServiceFixtures.comparisons([ServiceFixtures.comparison("s", firstReturn: 0.9, secondReturn: -1)]))
             let task = try await client.call(.get, "/api/projects/\(project)/next", token: f.aliceToken).object()
             #expect(task["slot"] as? Int == 0)
             let simulation = try #require(task["simulation"] as? [String: Any])
@@ -204,10 +204,10 @@ struct ServiceRouteTests {
     func leaseExpiry(backend: ServiceBackend) async throws {
         try await ServiceFixture.run(backend, configuration: ServiceConfiguration(leaseSeconds: 60)) { f, client in
             let name = f.project("lease")
-            let project = Fixtures.segment(name)
-            _ = try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(name, m: 1))
+            let project = ServiceFixtures.segment(name)
+            _ = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name, m: 1))
             _ = try await client.call(.post, "/api/projects/\(project)/comparisons", token: f.adminToken,
-                                      json: Fixtures.comparisons([Fixtures.comparison("x")]))
+                                      json: ServiceFixtures.comparisons([ServiceFixtures.comparison("x")]))
             let alice = try await client.call(.get, "/api/projects/\(project)/next", token: f.aliceToken).object()
             let expiresAt = try #require(alice["expires_at"] as? String)
             #expect(expiresAt != alice["issued_at"] as? String)
@@ -255,7 +255,7 @@ struct ServiceRouteTests {
 
             let login = try await client.execute(
                 uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "token=\(Fixtures.segment(f.aliceToken))"))
+                body: ByteBuffer(string: "token=\(ServiceFixtures.segment(f.aliceToken))"))
             #expect(login.status == .seeOther)
             #expect(login.headers[.location] == "/label")
             let setCookie = try #require(login.headers[.setCookie])

@@ -29,10 +29,10 @@ struct ServiceSecurityTests {
         try await ServiceFixture.run(backend) { f, client in
             // A project with one comparison; alice holds the lease of its only slot.
             let name = f.project("sec")
-            let project = Fixtures.segment(name)
-            #expect(try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(name, m: 1)).status == .created)
+            let project = ServiceFixtures.segment(name)
+            #expect(try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name, m: 1)).status == .created)
             let ids = try await client.call(.post, "/api/projects/\(project)/comparisons", token: f.adminToken,
-                                            json: Fixtures.comparisons([Fixtures.comparison("c0")])).object()["ids"] as? [Int]
+                                            json: ServiceFixtures.comparisons([ServiceFixtures.comparison("c0")])).object()["ids"] as? [Int]
             let id = try #require(ids?.first)
             #expect(try await client.call(.get, "/api/projects/\(project)/next", token: f.aliceToken).status == .ok)
             let aliceCookie = try await Self.signIn(client, token: f.aliceToken)
@@ -48,11 +48,11 @@ struct ServiceSecurityTests {
                 Case(name: "no token", method: .get, uri: "/api/status", expected: .unauthorized, message: "missing credentials"),
                 Case(name: "wrong token", method: .get, uri: "/api/status", headers: bearer("not-a-real-token"), expected: .unauthorized, message: "unknown token"),
                 Case(name: "malformed Authorization", method: .get, uri: "/api/status", headers: [.authorization: "Basic YTpi"], expected: .unauthorized),
-                Case(name: "wrong token on an admin route", method: .post, uri: "/api/projects", headers: bearer("x"), body: Fixtures.projectBody("z"), expected: .unauthorized),
+                Case(name: "wrong token on an admin route", method: .post, uri: "/api/projects", headers: bearer("x"), body: ServiceFixtures.projectBody("z"), expected: .unauthorized),
                 Case(name: "unknown session cookie", method: .get, uri: "/api/status", headers: [.cookie: "rlhf_session=forged"], expected: .unauthorized),
                 // Roles: an annotator's token on every admin route.
-                Case(name: "annotator: create project", method: .post, uri: "/api/projects", headers: alice, body: Fixtures.projectBody(f.project("q")), expected: .forbidden, message: "administrator"),
-                Case(name: "annotator: submit comparisons", method: .post, uri: "/api/projects/\(project)/comparisons", headers: alice, body: Fixtures.comparisons([Fixtures.comparison("evil")]), expected: .forbidden),
+                Case(name: "annotator: create project", method: .post, uri: "/api/projects", headers: alice, body: ServiceFixtures.projectBody(f.project("q")), expected: .forbidden, message: "administrator"),
+                Case(name: "annotator: submit comparisons", method: .post, uri: "/api/projects/\(project)/comparisons", headers: alice, body: ServiceFixtures.comparisons([ServiceFixtures.comparison("evil")]), expected: .forbidden),
                 Case(name: "annotator: results", method: .post, uri: "/api/projects/\(project)/results", headers: alice, body: #"{"keys": ["c0"]}"#, expected: .forbidden),
                 Case(name: "annotator: export", method: .get, uri: "/api/projects/\(project)/export", headers: alice, expected: .forbidden),
                 Case(name: "annotator: statistics", method: .get, uri: "/api/projects/\(project)/annotators", headers: alice, expected: .forbidden),
@@ -64,7 +64,7 @@ struct ServiceSecurityTests {
                 Case(name: "non-numeric task id", method: .post, uri: "/api/tasks/abc/answer", headers: alice, body: #"{"slot": 0, "choice": "left"}"#, expected: .notFound),
                 Case(name: "slot beyond this task's M", method: .post, uri: answer, headers: alice, body: #"{"slot": 5, "choice": "left"}"#, expected: .notFound),
                 Case(name: "next task of an unknown project", method: .get, uri: "/api/projects/no-such-\(f.tag)/next", headers: alice, expected: .notFound),
-                Case(name: "submit to an unknown project", method: .post, uri: "/api/projects/no-such-\(f.tag)/comparisons", headers: admin, body: Fixtures.comparisons([Fixtures.comparison("k")]), expected: .notFound),
+                Case(name: "submit to an unknown project", method: .post, uri: "/api/projects/no-such-\(f.tag)/comparisons", headers: admin, body: ServiceFixtures.comparisons([ServiceFixtures.comparison("k")]), expected: .notFound),
                 Case(name: "export of an unknown project", method: .get, uri: "/api/projects/no-such-\(f.tag)/export", headers: admin, expected: .notFound),
                 // Limits.
                 Case(name: "answer body over 16 KiB", method: .post, uri: answer, headers: alice, body: oversized, expected: .contentTooLarge),
@@ -80,13 +80,13 @@ struct ServiceSecurityTests {
                 Case(name: "unknown field", method: .post, uri: answer, headers: alice, body: #"{"slot": 0, "choice": "left", "admin": true}"#, expected: .badRequest, message: "`admin`"),
                 Case(name: "negative slot", method: .post, uri: answer, headers: alice, body: #"{"slot": -1, "choice": "left"}"#, expected: .badRequest, message: "`slot`"),
                 Case(name: "slot out of range", method: .post, uri: answer, headers: alice, body: #"{"slot": 1000, "choice": "left"}"#, expected: .badRequest, message: "`slot`"),
-                Case(name: "M = 0", method: .post, uri: "/api/projects", headers: admin, body: Fixtures.projectBody(f.project("m0"), m: 0), expected: .badRequest, message: "`answers_per_pair`"),
-                Case(name: "M = 1001", method: .post, uri: "/api/projects", headers: admin, body: Fixtures.projectBody(f.project("m1001"), m: 1001), expected: .badRequest, message: "`answers_per_pair`"),
+                Case(name: "M = 0", method: .post, uri: "/api/projects", headers: admin, body: ServiceFixtures.projectBody(f.project("m0"), m: 0), expected: .badRequest, message: "`answers_per_pair`"),
+                Case(name: "M = 1001", method: .post, uri: "/api/projects", headers: admin, body: ServiceFixtures.projectBody(f.project("m1001"), m: 1001), expected: .badRequest, message: "`answers_per_pair`"),
                 Case(name: "environment not an object", method: .post, uri: "/api/projects", headers: admin, body: #"{"name": "e-\#(f.tag)", "environment": "gridworld", "answers_per_pair": 1}"#, expected: .badRequest, message: "`environment`"),
                 Case(name: "environment without kind", method: .post, uri: "/api/projects", headers: admin, body: #"{"name": "e-\#(f.tag)", "environment": {"name": "x"}, "answers_per_pair": 1}"#, expected: .badRequest, message: "`environment.kind`"),
-                Case(name: "empty project name", method: .post, uri: "/api/projects", headers: admin, body: Fixtures.projectBody(""), expected: .badRequest, message: "`name`"),
-                Case(name: "key over 256 characters", method: .post, uri: "/api/projects/\(project)/comparisons", headers: admin, body: Fixtures.comparisons([Fixtures.comparison(String(repeating: "k", count: 257))]), expected: .badRequest, message: "`comparisons[0].key`"),
-                Case(name: "empty key", method: .post, uri: "/api/projects/\(project)/comparisons", headers: admin, body: Fixtures.comparisons([Fixtures.comparison("")]), expected: .badRequest, message: "`comparisons[0].key`"),
+                Case(name: "empty project name", method: .post, uri: "/api/projects", headers: admin, body: ServiceFixtures.projectBody(""), expected: .badRequest, message: "`name`"),
+                Case(name: "key over 256 characters", method: .post, uri: "/api/projects/\(project)/comparisons", headers: admin, body: ServiceFixtures.comparisons([ServiceFixtures.comparison(String(repeating: "k", count: 257))]), expected: .badRequest, message: "`comparisons[0].key`"),
+                Case(name: "empty key", method: .post, uri: "/api/projects/\(project)/comparisons", headers: admin, body: ServiceFixtures.comparisons([ServiceFixtures.comparison("")]), expected: .badRequest, message: "`comparisons[0].key`"),
                 Case(name: "trajectory not an object", method: .post, uri: "/api/projects/\(project)/comparisons", headers: admin, body: #"{"comparisons": [{"key": "t", "first": [1], "second": {"states": [0], "actions": []}, "first_return": 0, "second_return": 0, "first_myopic_return": 0, "second_myopic_return": 0}]}"#, expected: .badRequest, message: "`comparisons[0].first`"),
                 Case(name: "trajectory without states", method: .post, uri: "/api/projects/\(project)/comparisons", headers: admin, body: #"{"comparisons": [{"key": "t", "first": {"states": [0], "actions": []}, "second": {"actions": []}, "first_return": 0, "second_return": 0, "first_myopic_return": 0, "second_myopic_return": 0}]}"#, expected: .badRequest, message: "`comparisons[0].second.states`"),
                 Case(name: "missing return", method: .post, uri: "/api/projects/\(project)/comparisons", headers: admin, body: #"{"comparisons": [{"key": "t", "first": {"states": [0], "actions": []}, "second": {"states": [0], "actions": []}, "first_return": 0, "second_return": 0, "first_myopic_return": 0}]}"#, expected: .badRequest, message: "`comparisons[0].second_myopic_return`"),
@@ -138,18 +138,18 @@ struct ServiceSecurityTests {
             let key = "\(script)&key"
             let annotatorName = "\(script)-ann-\(f.tag)"
 
-            let project = try await client.call(.post, "/api/projects", token: f.adminToken, json: Fixtures.projectBody(projectName, m: 1))
+            let project = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(projectName, m: 1))
             #expect(project.status == .created)
             #expect(project.headers[.contentType] == "application/json; charset=utf-8")
             #expect(try project.object()["name"] as? String == projectName)
 
-            let added = try await client.call(.post, "/api/annotators", token: f.adminToken, json: #"{"name": \#(Fixtures.quoted(annotatorName))}"#)
+            let added = try await client.call(.post, "/api/annotators", token: f.adminToken, json: #"{"name": \#(ServiceFixtures.quoted(annotatorName))}"#)
             #expect(added.status == .created)
             let token = try #require(try added.object()["token"] as? String)
 
-            let segment = Fixtures.segment(projectName)
+            let segment = ServiceFixtures.segment(projectName)
             let submitted = try await client.call(.post, "/api/projects/\(segment)/comparisons", token: f.adminToken,
-                                                  json: Fixtures.comparisons([Fixtures.comparison(key)]))
+                                                  json: ServiceFixtures.comparisons([ServiceFixtures.comparison(key)]))
             #expect(submitted.status == .ok)
             let task = try await client.call(.get, "/api/projects/\(segment)/next", token: token)
             #expect(task.status == .ok)
@@ -167,13 +167,13 @@ struct ServiceSecurityTests {
             #expect(line?["key"] as? String == key)
             #expect(line?["annotator"] as? String == annotatorName)
             #expect(line?["project"] as? String == projectName)
-            let results = try await client.call(.post, "/api/projects/\(segment)/results", token: f.adminToken, json: #"{"keys": [\#(Fixtures.quoted(key))]}"#)
+            let results = try await client.call(.post, "/api/projects/\(segment)/results", token: f.adminToken, json: #"{"keys": [\#(ServiceFixtures.quoted(key))]}"#)
             #expect(results.headers[.contentType] == "application/json; charset=utf-8")
             #expect((try results.object()["results"] as? [[String: Any]])?.first?["key"] as? String == key)
 
             // The pages are fixed files: signed in as the hostile annotator, no page echoes the text.
             let cookie = try await Self.signIn(client, token: token)
-            for path in ["/", "/label", "/status", "/assets/app.js", "/nowhere/\(Fixtures.segment(script))", "/assets/\(Fixtures.segment(script))"] {
+            for path in ["/", "/label", "/status", "/assets/app.js", "/nowhere/\(ServiceFixtures.segment(script))", "/assets/\(ServiceFixtures.segment(script))"] {
                 let page = try await client.call(.get, path, headers: [.cookie: cookie])
                 #expect(!page.text.contains("<script>alert"), "\(path) echoes the text")
                 #expect(!page.text.contains("onerror"), "\(path) echoes the text")
@@ -207,7 +207,7 @@ struct ServiceSecurityTests {
     static func signIn(_ client: any TestClientProtocol, token: String) async throws -> String {
         let login = try await client.execute(
             uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-            body: ByteBuffer(string: "token=\(Fixtures.segment(token))"))
+            body: ByteBuffer(string: "token=\(ServiceFixtures.segment(token))"))
         #expect(login.status == .seeOther)
         let setCookie = try #require(login.headers[.setCookie])
         return String(setCookie.split(separator: ";")[0])

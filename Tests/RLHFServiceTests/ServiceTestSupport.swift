@@ -37,7 +37,7 @@ enum ServiceBackend: String, CaseIterable, CustomTestStringConvertible, Sendable
 }
 
 /// A clock the tests move forward by hand.
-final class TestClock: Sendable {
+final class ServiceTestClock: Sendable {
     private let date = Mutex(Date(timeIntervalSince1970: 1_796_000_000))
     var now: Date { date.withLock { $0 } }
     func advance(_ seconds: TimeInterval) { date.withLock { $0 = $0.addingTimeInterval(seconds) } }
@@ -46,7 +46,7 @@ final class TestClock: Sendable {
 /// A running service over a real store, with an administrator and two annotators.
 struct ServiceFixture: Sendable {
     let store: any LabelStore
-    let clock: TestClock
+    let clock: ServiceTestClock
     let configuration: ServiceConfiguration
     /// A suffix that makes this fixture's names unique in a shared database.
     let tag: String
@@ -74,7 +74,7 @@ struct ServiceFixture: Sendable {
             var configuration = configuration
             configuration.port = 0
             let fixture = ServiceFixture(
-                store: store, clock: TestClock(), configuration: configuration, tag: tag,
+                store: store, clock: ServiceTestClock(), configuration: configuration, tag: tag,
                 adminName: admin.annotator.name, adminToken: admin.token,
                 aliceName: alice.annotator.name, aliceToken: alice.token,
                 bobName: bob.annotator.name, bobToken: bob.token)
@@ -123,7 +123,7 @@ extension TestResponse {
 }
 
 /// JSON text of test values.
-enum Fixtures {
+enum ServiceFixtures {
     static let environment = #"{"kind": "gridworld", "name": "classic", "map": ["#####", "#S.G#", "#####"], "positions": [[1, 1], [1, 2], [1, 3]], "actions": ["up", "down", "right", "left"], "horizon": 3}"#
 
     static func projectBody(_ name: String, m: Int = 2, simulated: Bool = false) -> String {
