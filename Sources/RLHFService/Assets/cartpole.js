@@ -92,7 +92,6 @@
     }
     root.appendChild(svg('line', { x1: X(0), y1: ground + 10, x2: X(0), y2: ground + 20, stroke: '#374151', 'stroke-width': 2 }));
     root.appendChild(svg('text', { x: X(0), y: H - 8, 'text-anchor': 'middle', 'font-size': 13, fill: '#374151', 'font-family': 'sans-serif' }, '0'));
-    root.appendChild(svg('text', { x: 8, y: 20, 'font-size': 13, fill: '#b91c1c', 'font-family': 'sans-serif' }, 'track limit'));
     const clock = svg('text', { x: W - 8, y: 20, 'text-anchor': 'end', 'font-size': 14, fill: '#374151', 'font-family': 'sans-serif' }, '');
     root.appendChild(clock);
 
@@ -134,7 +133,7 @@
     panel(2, 48, a.thth, (f) => f.theta, 'angle θ', fmt(deg(a.thth), 1) + '°');
     panel(56, 48, a.xth, (f) => f.x, 'position x', fmt(a.xth, 2) + ' m');
     chart.appendChild(svg('text', { x: TX(a.T), y: CH - 2, 'text-anchor': a.T > tMax * 0.9 ? 'end' : 'middle', 'font-size': 11, fill: color, 'font-family': 'sans-serif' }, 'end: ' + a.T));
-    chart.appendChild(svg('text', { x: left, y: CH - 2, 'font-size': 11, fill: '#6b7280', 'font-family': 'sans-serif' }, 'time step →'));
+    chart.appendChild(svg('text', { x: left - 6, y: CH - 2, 'text-anchor': 'end', 'font-size': 11, fill: '#6b7280', 'font-family': 'sans-serif' }, 'time →'));
     const cursor = svg('line', { x1: left, y1: 2, x2: left, y2: 104, stroke: '#111827', 'stroke-width': 1.5 });
     chart.appendChild(cursor);
 

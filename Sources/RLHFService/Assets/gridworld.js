@@ -153,17 +153,23 @@
         const k = c < line.length ? line[c] : '#';
         const x = M + c * C, y = M + r * C;
         cells.appendChild(svg('rect', { x, y, width: C, height: C, fill: FILL[k] || FILL['.'], stroke: '#9ca3af', 'stroke-width': 1 }));
-        if (k === 'G' || k === 'T' || k === 'S') {
-          cells.appendChild(svg('text', { x: x + C / 2, y: y + (small ? C * 0.68 : C * 0.52), 'text-anchor': 'middle', 'font-size': C * 0.42,
-            'font-weight': 700, fill: LETTER_FILL[k], 'font-family': 'sans-serif' }, k));
-          if (!small) {
-            cells.appendChild(svg('text', { x: x + C / 2, y: y + C * 0.86, 'text-anchor': 'middle', 'font-size': 11,
-              fill: LETTER_FILL[k], 'font-family': 'sans-serif' }, CELL_NAMES[k]));
-          }
+        if (k === 'T') { // a faint cross makes traps recognisable without colour
+          const d = C * 0.2;
+          cells.appendChild(svg('path', { d: 'M' + (x + d) + ',' + (y + d) + ' L' + (x + C - d) + ',' + (y + C - d) + ' M' + (x + C - d) + ',' + (y + d) + ' L' + (x + d) + ',' + (y + C - d),
+            stroke: '#b91c1c', 'stroke-width': 3, opacity: 0.35 }));
         }
-        if (k === 'T' && !small) { // a cross makes traps recognisable without colour
-          cells.appendChild(svg('path', { d: 'M' + (x + 5) + ',' + (y + 5) + ' l10,10 m0,-10 l-10,10 M' + (x + C - 15) + ',' + (y + 5) + ' l10,10 m0,-10 l-10,10',
-            stroke: '#7f1d1d', 'stroke-width': 2 }));
+        if (k === 'G') { // a faint flag
+          cells.appendChild(svg('path', { d: 'M' + (x + C * 0.42) + ',' + (y + C * 0.78) + ' V' + (y + C * 0.22) + ' L' + (x + C * 0.74) + ',' + (y + C * 0.34) + ' L' + (x + C * 0.42) + ',' + (y + C * 0.46),
+            stroke: '#166534', 'stroke-width': 3, fill: '#22c55e', opacity: 0.45 }));
+        }
+        if (k === 'G' || k === 'T' || k === 'S') {
+          if (small) {
+            cells.appendChild(svg('text', { x: x + C / 2, y: y + C * 0.68, 'text-anchor': 'middle', 'font-size': C * 0.5,
+              'font-weight': 700, fill: LETTER_FILL[k], 'font-family': 'sans-serif' }, k));
+          } else {
+            cells.appendChild(svg('text', { x: x + 4, y: y + 17, 'font-size': 17, 'font-weight': 700, fill: LETTER_FILL[k], 'font-family': 'sans-serif' }, k));
+            cells.appendChild(svg('text', { x: x + C - 4, y: y + C - 5, 'text-anchor': 'end', 'font-size': 11, fill: LETTER_FILL[k], 'font-family': 'sans-serif' }, CELL_NAMES[k]));
+          }
         }
       }
     });
@@ -177,7 +183,7 @@
 
     // The start of this trajectory: a hollow ring.
     const [sx, sy] = center(a.states[0]);
-    root.appendChild(svg('circle', { cx: sx, cy: sy, r: C * 0.2, fill: 'none', stroke: color, 'stroke-width': 3 }));
+    root.appendChild(svg('circle', { cx: sx, cy: sy, r: C * 0.13, fill: 'none', stroke: color, 'stroke-width': 2.5 }));
 
     // One group per step, shown once the slider has passed it.
     const edgeUse = new Map();
@@ -192,7 +198,7 @@
         // Repeated passes over an edge are drawn side by side.
         const off = (k % 2 === 0 ? 1 : -1) * Math.ceil(k / 2) * 6;
         const len = Math.hypot(x1 - x0, y1 - y0), nx = -(y1 - y0) / len * off, ny = (x1 - x0) / len * off;
-        const shrink = 0.18;
+        const shrink = 0.1;
         const ax = x0 + (x1 - x0) * shrink + nx, ay = y0 + (y1 - y0) * shrink + ny;
         const bx = x1 - (x1 - x0) * shrink + nx, by = y1 - (y1 - y0) * shrink + ny;
         g.appendChild(svg('line', { x1: ax, y1: ay, x2: bx, y2: by, stroke: st.slip ? SLIP_COLOR : color,
@@ -202,9 +208,9 @@
       if (st.slip) {
         // Where the chosen action would have led: a grey dashed arrow.
         const m = MOVES[st.action];
-        const gx = x0 + m[1] * C * 0.42, gy = y0 + m[0] * C * 0.42;
-        g.appendChild(svg('line', { x1: x0 + m[1] * C * 0.12, y1: y0 + m[0] * C * 0.12, x2: gx, y2: gy, stroke: '#6b7280',
-          'stroke-width': 2.5, 'stroke-dasharray': '3 3', 'marker-end': 'url(#' + id + '-ghost)' }));
+        const gx = x0 + m[1] * C * 0.46, gy = y0 + m[0] * C * 0.46;
+        g.appendChild(svg('line', { x1: x0 + m[1] * C * 0.1, y1: y0 + m[0] * C * 0.1, x2: gx, y2: gy, stroke: '#4b5563',
+          'stroke-width': 3, 'stroke-dasharray': '4 3', 'marker-end': 'url(#' + id + '-ghost)' }));
         const bx = x1 + C * 0.26, by = y1 - C * 0.26;
         g.appendChild(svg('circle', { cx: bx, cy: by, r: 9, fill: SLIP_COLOR, stroke: '#fff', 'stroke-width': 1.5 }));
         g.appendChild(svg('text', { x: bx, y: by + 4.5, 'text-anchor': 'middle', 'font-size': 13, 'font-weight': 700, fill: '#fff', 'font-family': 'sans-serif' }, '!'));
