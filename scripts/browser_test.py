@@ -33,7 +33,25 @@ import time
 import urllib.error
 import urllib.request
 
-CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+# The directives the page relies on (the server may add more, e.g. frame-ancestors 'none').
+CSP_REQUIRED = {"default-src": {"'self'"}, "img-src": {"'self'", "data:"}, "style-src": {"'self'"}, "script-src": {"'self'"}}
+
+
+def csp_problem(value):
+    """Why a Content-Security-Policy header value does not hold the contract's policy, or None."""
+    if not value:
+        return 'no Content-Security-Policy header'
+    directives = {}
+    for part in value.split(';'):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = set(words[1:])
+    for name, sources in CSP_REQUIRED.items():
+        if directives.get(name) != sources:
+            return '%s is %r, expected %r' % (name, ' '.join(sorted(directives.get(name, []))), ' '.join(sorted(sources)))
+    if 'unsafe-inline' in value or 'unsafe-eval' in value:
+        return 'it allows unsafe-inline or unsafe-eval'
+    return None
 
 
 class TestFailure(Exception):
@@ -140,9 +158,17 @@ def cart_comparisons():
 
 # ---------------------------------------------------------------- HTTP
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 class Http:
+    """JSON over HTTP; redirects are returned, not followed."""
+
     def __init__(self, base):
         self.base = base
+        self.opener = urllib.request.build_opener(_NoRedirect)
 
     def request(self, method, path, body=None, token=None, headers=None):
         data = None
@@ -155,7 +181,7 @@ class Http:
         hdrs.update(headers or {})
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=hdrs)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with self.opener.open(req, timeout=30) as r:
                 return r.status, dict(r.headers.items()), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers.items()), e.read()
@@ -468,13 +494,17 @@ def run(args):
         log('server up on %s' % base)
 
         # Security headers on the pages and the assets.
-        for path in ('/', '/label', '/status', '/assets/app.js', '/assets/app.css', '/assets/label.js'):
+        assets = ['app.css', 'app.js', 'index.js', 'label.js', 'status.js', 'gridworld.js', 'cartpole.js', 'generic.js',
+                  'index.html', 'label.html', 'status.html']
+        for path, expected in [('/', 200), ('/label', 303), ('/status', 303)] + [('/assets/' + a, 200) for a in assets]:
             status, headers, _ = http.request('GET', path)
-            if status != 200:
-                fail('GET %s → %d' % (path, status))
+            if status != expected:
+                fail('GET %s → %d, expected %d%s' % (path, status, expected,
+                     ' (is the file listed in BuiltInAssets.embedded?)' if path.startswith('/assets/') else ''))
             h = {k.lower(): v for k, v in headers.items()}
-            if h.get('content-security-policy', '').strip() != CSP:
-                fail('GET %s: Content-Security-Policy is %r, expected %r' % (path, h.get('content-security-policy'), CSP))
+            problem = csp_problem(h.get('content-security-policy'))
+            if problem:
+                fail('GET %s: Content-Security-Policy %r: %s' % (path, h.get('content-security-policy'), problem))
             if h.get('x-content-type-options', '').lower() != 'nosniff':
                 fail('GET %s: no X-Content-Type-Options: nosniff' % path)
 
