@@ -92,9 +92,10 @@
       steps.push({ t, from, action, intended, to, slip, bump, inferred, unknown: lastUnknown && t === T - 1,
                    went: slip ? wentBy(from, to) : [action] });
     }
-    const final = T > 0 ? steps[T - 1].to : states[0];
+    // Where the agent was last seen: the unrecorded last move is drawn dashed, not taken.
+    const final = T === 0 ? states[0] : lastUnknown ? steps[T - 1].from : steps[T - 1].to;
     let outcome;
-    if (lastUnknown) outcome = 'unknown';
+    if (lastUnknown) outcome = horizon !== null && T >= horizon ? 'horizon' : 'unknown';
     else if (typeOf(final) === 'G') outcome = 'goal';
     else if (typeOf(final) === 'T') outcome = 'trap';
     else if (horizon !== null && T >= horizon) outcome = 'horizon';
@@ -113,13 +114,20 @@
     return 'slipped (moved to a cell no action reaches)';
   }
 
+  function lastMove(a) {
+    const st = a.steps[a.T - 1];
+    const into = a.typeOf(st.intended);
+    const target = into === 'G' ? ' into the goal' : into === 'T' ? ' into a trap' : '';
+    return ' (its last move, ' + GLYPH[st.action] + ' ' + st.action + target + ', is not recorded)';
+  }
+
   function outcomeText(a) {
     const where = rc(a.map, a.final);
     switch (a.outcome) {
       case 'goal': return 'in the goal G (' + where + ')';
       case 'trap': return 'in a trap T (' + where + ')';
-      case 'horizon': return 'at the step limit ' + a.horizon + ', on ' + where;
-      case 'unknown': return 'last move not recorded (last seen on ' + rc(a.map, a.steps[a.T - 1].from) + ')';
+      case 'horizon': return 'at the step limit ' + a.horizon + ', on ' + where + (a.T > 0 && a.steps[a.T - 1].unknown ? lastMove(a) : '');
+      case 'unknown': return 'on ' + where + lastMove(a);
       default: return 'on ' + where;
     }
   }
@@ -196,7 +204,7 @@
         const k = edgeUse.get(key) || 0;
         edgeUse.set(key, k + 1);
         // Repeated passes over an edge are drawn side by side.
-        const off = (k % 2 === 0 ? 1 : -1) * Math.ceil(k / 2) * 6;
+        const off = [0, 9, -9, 18, -18][k % 5];
         const len = Math.hypot(x1 - x0, y1 - y0), nx = -(y1 - y0) / len * off, ny = (x1 - x0) / len * off;
         const shrink = 0.1;
         const ax = x0 + (x1 - x0) * shrink + nx, ay = y0 + (y1 - y0) * shrink + ny;
@@ -275,7 +283,7 @@
         b.classList.toggle('current', i === k - 1);
       });
       endBox.classList.toggle('future', k < a.T);
-      const s = k === 0 ? a.states[0] : a.steps[k - 1].to;
+      const s = k === 0 ? a.states[0] : a.steps[k - 1].unknown ? a.steps[k - 1].from : a.steps[k - 1].to;
       const [x, y] = center(s);
       agent.setAttribute('transform', 'translate(' + x + ',' + y + ')');
       let text;
@@ -285,7 +293,7 @@
       } else {
         const st = a.steps[k - 1];
         text = 'Step ' + k + ': chose ' + GLYPH[st.action] + ' ' + st.action;
-        if (st.unknown) text += '; the result of this last move is not recorded.';
+        if (st.unknown) text += ' from ' + rc(map, s) + '; where it led is not recorded.';
         else if (st.slip) text += ', ' + slipText(st) + '; now on ' + rc(map, s) + '.';
         else if (st.bump) text += ', bumped into a wall and stayed on ' + rc(map, s) + '.';
         else text += '; now on ' + rc(map, s) + '.';
