@@ -37,7 +37,7 @@
     if (keep && !names.includes(keep)) names.unshift(keep);
     for (const name of names) {
       const p = page.projects.find((q) => String(q.name) === name);
-      const label = p ? name + ' (' + (p.open ?? 0) + ' open)' : name + ' (nothing open)';
+      const label = p ? name + ' (' + (p.open ?? 0) + ' open' + (p.simulated ? ', simulated' : '') + ')' : name + ' (nothing open)';
       select.appendChild(el('option', { value: name }, label));
     }
     select.disabled = names.length === 0;
@@ -145,7 +145,12 @@
     const info = $('taskinfo');
     clear(info);
     const envName = env.name !== undefined ? String(env.name) : kind;
-    info.appendChild(document.createTextNode('Project ' + String(task.project ?? page.project) + ' · task ' + String(task.id) + ' · ' + envName + ' (' + String(env.kind ?? kind) + ')'));
+    let text = 'Project ' + String(task.project ?? page.project) + ' · task ' + String(task.id) + ' · ' + envName + ' (' + String(env.kind ?? kind) + ')';
+    const until = typeof task.expires_at === 'string' ? new Date(task.expires_at) : null;
+    if (until && !isNaN(until.getTime())) {
+      text += ' · reserved for you until ' + until.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    }
+    info.appendChild(document.createTextNode(text));
 
     const legend = $('legend');
     clear(legend);
