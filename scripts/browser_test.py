@@ -570,6 +570,13 @@ def run(args):
         if slips_a != 0:
             fail('A of the first pair has no slip; the page marks %r' % slips_a)
 
+        # One slider moves both sides.
+        page.eval("(() => { const s = document.getElementById('slider'); s.value = '2';"
+                  " s.dispatchEvent(new Event('input', {bubbles: true})); return true; })()")
+        nows = page.eval("[...document.querySelectorAll('#pair .facts .now')].map((e) => e.textContent)")
+        if len(nows) != 2 or not all(n.startswith('Step 2:') for n in nows):
+            fail('the slider at 2 should show step 2 on both sides: %r' % nows)
+
         # Task 1: click "A is better".
         page.click('#answer-left')
         page.wait_for("document.body.dataset.state === 'task' && document.getElementById('task').dataset.taskId !== %s"
