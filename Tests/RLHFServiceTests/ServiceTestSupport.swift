@@ -124,7 +124,7 @@ extension TestResponse {
 
 /// JSON text of test values.
 enum ServiceFixtures {
-    static let environment = #"{"kind": "gridworld", "name": "classic", "map": ["#####", "#S.G#", "#####"], "positions": [[1, 1], [1, 2], [1, 3]], "actions": ["up", "down", "right", "left"], "horizon": 3}"#
+    static let environment = ######"{"kind": "gridworld", "name": "classic", "map": ["#####", "#S.G#", "#####"], "positions": [[1, 1], [1, 2], [1, 3]], "actions": ["up", "down", "right", "left"], "horizon": 3}"######
 
     static func projectBody(_ name: String, m: Int = 2, simulated: Bool = false) -> String {
         #"{"name": \#(quoted(name)), "environment": \#(environment), "answers_per_pair": \#(m), "simulated": \#(simulated)}"#
