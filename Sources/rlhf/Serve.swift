@@ -52,11 +52,11 @@ struct Serve: AsyncParsableCommand {
             host: host, port: port, leaseSeconds: leaseSeconds,
             sessionLifetimeSeconds: Int((sessionHours * 3600).rounded()))
         let store = try await database.open()
-        let host = self.host
-        let app = buildApplication(store: store, configuration: configuration) { port in
+        let host = self.host, shownDatabase = database.displayName
+        let app = buildApplication(store: store, configuration: configuration, onServerRunning: { port in
             let shown = host.contains(":") ? "[\(host)]" : host
-            printNow("rlhf serve: listening on http://\(shown):\(port)/ (database \(database.displayName); Ctrl-C stops)")
-        }
+            printNow("rlhf serve: listening on http://\(shown):\(port)/ (database \(shownDatabase); Ctrl-C stops)")
+        })
         do {
             try await app.runService()
         } catch {
