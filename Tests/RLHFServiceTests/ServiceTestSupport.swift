@@ -36,9 +36,11 @@ enum ServiceBackend: String, CaseIterable, CustomTestStringConvertible, Sendable
     }
 }
 
-/// A clock the tests move forward by hand.
+/// A clock the tests move forward by hand. It starts at the real time: the stores purge
+/// expired sessions by the real clock, so a session of a clock in the past would be purged by
+/// another test's sign-in (PostgreSQL's database is shared).
 final class ServiceTestClock: Sendable {
-    private let date = Mutex(Date(timeIntervalSince1970: 1_796_000_000))
+    private let date = Mutex(Date())
     var now: Date { date.withLock { $0 } }
     func advance(_ seconds: TimeInterval) { date.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
