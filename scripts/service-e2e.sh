@@ -31,10 +31,10 @@ run_pair() {  # ALGORITHM QUERIES EXTRA...: in process, then through the service
     local algorithm=$1 queries=$2; shift 2
     local common=(--algorithm "$algorithm" --queries "$queries" --evaluators $M --seed 7 --link weibull --threads 2 "$@")
     "$RLHF" train "${common[@]}" --json --quiet > "$WORK/$algorithm-local.json"
-    "$RLHF" annotate --server "$URL" --project "e2e-$$" --tokens-file "$WORK/bots.tokens" --link weibull --idle-exit 5 > "$WORK/$algorithm-bots.log" &
+    "$RLHF" annotate --server "$URL" --project "e2e-$$" --tokens-file "$WORK/bots.tokens" --link weibull --idle-exit 15 > "$WORK/$algorithm-bots.log" &
     local bots=$!
     "$RLHF" train "${common[@]}" --feedback service --server "$URL" --project "e2e-$$" --simulated-annotators \
-        --poll 0.02 --json --quiet > "$WORK/$algorithm-service.json"
+        --poll 0.02 --feedback-timeout 60 --json --quiet > "$WORK/$algorithm-service.json"
     wait $bots || fail "the bots failed: $(cat "$WORK/$algorithm-bots.log")"
     python3 - "$WORK/$algorithm-local.json" "$WORK/$algorithm-service.json" <<'PY'
 import json, sys
@@ -51,10 +51,10 @@ run_pair dpo 400
 
 # A trainer killed -9 while it waits, resumed from its checkpoint.
 "$RLHF" train --algorithm zpg --queries 8000 --evaluators $M --seed 8 --threads 2 --json --quiet > "$WORK/resume-local.json"
-common=(--algorithm zpg --queries 8000 --evaluators $M --seed 8 --threads 2 --feedback service --server "$URL" --project "e2e-resume-$$" --simulated-annotators --poll 0.02 --eval-every 5 --out "$WORK/resume-run")
+common=(--algorithm zpg --queries 8000 --evaluators $M --seed 8 --threads 2 --feedback service --server "$URL" --project "e2e-resume-$$" --simulated-annotators --poll 0.02 --feedback-timeout 60 --eval-every 5 --out "$WORK/resume-run")
 "$RLHF" train "${common[@]}" --quiet > /dev/null 2>&1 &
 TRAINER=$!
-"$RLHF" annotate --server "$URL" --project "e2e-resume-$$" --tokens-file "$WORK/bots.tokens" --idle-exit 3 --max-answers 300 > /dev/null &
+"$RLHF" annotate --server "$URL" --project "e2e-resume-$$" --tokens-file "$WORK/bots.tokens" --idle-exit 15 --max-answers 300 > /dev/null &
 BOTS=$!
 wait $BOTS || true
 sleep 1
@@ -62,7 +62,7 @@ kill -9 $TRAINER 2>/dev/null || fail "the trainer finished before it could be ki
 wait $TRAINER 2>/dev/null || true
 [ -f "$WORK/resume-run/checkpoint.json" ] || fail "no checkpoint before the kill"
 echo "trainer killed while waiting (checkpoint at iteration $(python3 -c "import json;print(json.load(open('$WORK/resume-run/checkpoint.json'))['state']['iteration'])"))"
-"$RLHF" annotate --server "$URL" --project "e2e-resume-$$" --tokens-file "$WORK/bots.tokens" --idle-exit 5 > /dev/null &
+"$RLHF" annotate --server "$URL" --project "e2e-resume-$$" --tokens-file "$WORK/bots.tokens" --idle-exit 15 > /dev/null &
 BOTS=$!
 "$RLHF" train "${common[@]}" --resume --json --quiet > "$WORK/resume-service.json"
 wait $BOTS || fail "the bots failed"

@@ -56,7 +56,7 @@ struct Annotate: ParsableCommand {
             bot.maximumAnswers = maxAnswers?.value
             return bot
         }
-        let results = Parallel.map(bots.count, threads: bots.count) { i in Result { try bots[i].run() } }
+        let results = SimulatedAnnotator.runAll(bots)
         var total = 0
         for (i, r) in results.enumerated() {
             switch r {

@@ -20,6 +20,8 @@ public struct SimulatedAnnotator: Sendable {
     public var pollSeconds: Double = 0.05
     /// Stop after this many seconds without a free task (nil: never).
     public var idleExitSeconds: Double? = 30
+    /// How long to wait for the project to appear before giving up.
+    public var projectWaitSeconds: Double = 120
     /// Stop after this many answers (nil: no limit).
     public var maximumAnswers: Int? = nil
 
@@ -42,10 +44,21 @@ public struct SimulatedAnnotator: Sendable {
     /// returns the answers the service acknowledged (recorded or duplicate).
     public func run() throws -> [Answered] {
         var given = [Answered](), idleSince = Date()
+        let start = Date()
         let path = "api/projects/\(LabelingClient.component(project))/next"
         while maximumAnswers.map({ given.count < $0 }) ?? true {
-            let (status, task) = try client.call("GET", path, accepted: [200, 204])
-            if status == 204 {
+            // 404: the project does not exist yet (the bots may start before the trainer, which
+            // creates it); they wait for it up to projectWaitSeconds, then idle as usual.
+            let (status, task) = try client.call("GET", path, accepted: [200, 204, 404])
+            if status == 404 {
+                if Date().timeIntervalSince(start) >= projectWaitSeconds {
+                    throw RLHFError.invalidArgument(name: "project", message: "no project '\(project)' at \(client.server.absoluteString) after \(Int(projectWaitSeconds)) s")
+                }
+                idleSince = Date()
+                Thread.sleep(forTimeInterval: pollSeconds)
+                continue
+            }
+            if status != 200 {
                 if let idle = idleExitSeconds, Date().timeIntervalSince(idleSince) >= idle { break }
                 Thread.sleep(forTimeInterval: pollSeconds)
                 continue
@@ -75,5 +88,28 @@ public struct SimulatedAnnotator: Sendable {
         let vote = panel.vote(slot: slot, ShownTrajectory(totalReturn: r0, myopicReturn: m0),
                               ShownTrajectory(totalReturn: r1, myopicReturn: m1), answerStream: stream)
         return Answered(id: id, slot: slot, choice: vote.map { $0 ? "right" : "left" } ?? "skip")
+    }
+}
+
+extension SimulatedAnnotator {
+    /// Runs every bot on its own thread (they wait on the network, not on a core, so they are
+    /// not limited to the core count) and returns each one's answers or error, in order.
+    public static func runAll(_ bots: [SimulatedAnnotator]) -> [Result<[Answered], any Error>] {
+        let lock = NSLock()
+        nonisolated(unsafe) var results = [Result<[Answered], any Error>?](repeating: nil, count: bots.count)
+        let group = DispatchGroup()
+        for (i, bot) in bots.enumerated() {
+            group.enter()
+            let thread = Thread {
+                let r = Result { try bot.run() }
+                lock.lock()
+                results[i] = r
+                lock.unlock()
+                group.leave()
+            }
+            thread.start()
+        }
+        group.wait()
+        return results.map { $0! }
     }
 }
