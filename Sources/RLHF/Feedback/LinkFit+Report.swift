@@ -171,6 +171,7 @@ extension LinkFit {
             ties = table.ties
             differences = table.points.count
             links = results
+            verdict = ""
             let fitted = links.indices.filter { links[$0].status == .fitted }
                 .sorted { links[$0].aic! < links[$1].aic! }
             guard let first = fitted.first else {
