@@ -45,11 +45,12 @@ struct LinkFitTests {
                      try LinkFunction(.weibull, scale: 1.3, shape: 0.7), try LinkFunction(.weibull, scale: 0.5, shape: 3)] {
             var direct = 0.0
             for v in votes {
-                let p = link.probability(v.difference)
+                // 1 − σ(x) = σ(−x), computed from the tail.
+                let p = link.probability(v.difference), q = link.probability(-v.difference)
                 switch v.outcome {
                 case .second: direct += log(p)
-                case .first: direct += log(1 - p)
-                case .tie: direct += 0.5 * log(p) + 0.5 * log(1 - p)
+                case .first: direct += log(q)
+                case .tie: direct += 0.5 * log(p) + 0.5 * log(q)
                 }
             }
             let fitted = try LinkFit.logLikelihood(of: link, votes: table)
@@ -302,7 +303,7 @@ struct LinkFitTests {
         #expect(a.points.allSatisfy { abs($0.difference) <= 3 * 0.7 && $0.forSecond + $0.forFirst == 5 && $0.forSecond == $0.forSecond.rounded() })
         // The first pair's votes are the panel's own draws after x.
         var rng = Xoshiro256(seed: 3, stream: LinkFit.simulationStream, 0)
-        let x = (2 * rng.uniform() - 1) * 3 * 0.7
+        let x = (2 * rng.uniform() - 1) * (3 * 0.7)
         let panel = try EvaluatorPanel(link: link, evaluators: 5)
         let rate = try #require(panel.preferenceRate(ShownTrajectory(totalReturn: 0, myopicReturn: 0),
                                                      ShownTrajectory(totalReturn: x, myopicReturn: x), using: &rng))

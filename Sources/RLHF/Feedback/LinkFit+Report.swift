@@ -120,6 +120,18 @@ extension LinkFit {
                 message = "the likelihood is flat at its maximum (the observed information is singular): the parameters are not identified"
                 return
             }
+            // A maximum where the link is ½ at every x observed is the limit s → ∞ reached to
+            // rounding (a flat likelihood with an enormous, meaningless standard error).
+            let link = try? LinkFunction(kind, scale: s, shape: kind == .weibull ? k : 2)
+            if let link, link.probability(terms.maxMagnitude) - 0.5 < settings.flatLinkTolerance {
+                message = "the scale is not identified: the likelihood grows as s → ∞ (s = \(sText)\(kind == .weibull ? ", k = \(kText)" : "") when stopped, where σ is ½ at every x); the votes do not favour the higher return"
+                return
+            }
+            let logSE = (v.0.squareRoot() / s, v.2.squareRoot() / k)
+            if logSE.0 > settings.maxLogStandardError || (kind == .weibull && logSE.1 > settings.maxLogStandardError) {
+                message = "the parameters are not identified: the standard error of log s is \(String(format: "%.3g", logSE.0))\(kind == .weibull ? " and of log k \(String(format: "%.3g", logSE.1))" : "") (above \(String(format: "%g", settings.maxLogStandardError))), the likelihood is nearly flat"
+                return
+            }
             status = .fitted
             message = nil
             scale = s

@@ -41,6 +41,12 @@ public enum LinkFit {
         /// A run that finds no ascent step counts as converged if its Newton decrement is below
         /// this (the maximum is then known to rounding, 10⁻⁴ standard errors).
         public var stallTolerance = 1e-8
+        /// A maximum at which the fitted σ(max|x|) − ½ is below this is the limit s → ∞ (σ ≡ ½),
+        /// reported as not identified.
+        public var flatLinkTolerance = 1e-6
+        /// A fit whose standard error of log s or log k exceeds this (a 95% interval wider than
+        /// a factor e^±4) is reported as not identified rather than with meaningless numbers.
+        public var maxLogStandardError = 2.0
         /// Largest step of one iteration in log s or log k (a factor e² at most).
         public var maxLogStep = 2.0
         /// The scale is declared not identified when the optimizer leaves
