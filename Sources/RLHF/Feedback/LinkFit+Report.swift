@@ -211,6 +211,10 @@ extension LinkFit {
             runnerUpDeltaAic = links[second].deltaAic
             let delta = links[second].deltaAic!
             let d = String(format: "%.1f", delta), other = links[second].link.rawValue
+            defer {
+                let left = links.filter { $0.status != .fitted }.map(\.link.rawValue)
+                if !left.isEmpty { verdict += " (not compared: \(left.joined(separator: ", ")), not fitted)" }
+            }
             if delta < settings.indistinctDeltaAIC {
                 verdict = "\(name) has the lowest AIC, but \(other) is within ΔAIC = \(d) < \(String(format: "%g", settings.indistinctDeltaAIC)): these votes do not distinguish them (more votes, or pairs over a wider range of return differences, would)"
             } else if delta < settings.decisiveDeltaAIC {
