@@ -205,6 +205,13 @@ struct LinkFitTests {
         }
     }
 
+    @Test("a fit at the maximum to rounding converges (seed 1006 of Weibull k = 2.5, 100,000 votes, once ran out of iterations)")
+    func convergesAtRounding() throws {
+        let table = try Self.votes(LinkFunction(.weibull, scale: 1.5, shape: 2.5), pairs: 5_000, evaluators: 20, seed: 1006)
+        let fit = try LinkFit.fit(.weibull, to: table)
+        #expect(fit.status == .fitted && fit.iterations < 50, "\(fit)")
+    }
+
     @Test("ties count half a vote each way: a table of ties and one of split votes fit alike")
     func tiesAreHalfVotes() throws {
         let base = try Self.votes(LinkFunction(.thurstone, scale: 1), pairs: 300, evaluators: 4, seed: 9)

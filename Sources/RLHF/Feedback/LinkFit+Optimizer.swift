@@ -142,12 +142,17 @@ extension LinkFit {
                         lambda = lambda < 1e-9 ? 0 : lambda / 10
                         accepted = true
                     } else {
+                        // Within rounding of the maximum (the gain dec/2 is below what log L's
+                        // rounding resolves), a step can fail to increase log L: stop there.
+                        if let dec, dec < settings.stallTolerance {
+                            return Outcome(logScale: p.0, logShape: p.1, evaluation: e, iterations: iteration, end: .converged)
+                        }
                         lambda = lambda == 0 ? 1e-4 : lambda * 10
                     }
                 }
             }
             return Outcome(logScale: p.0, logShape: p.1, evaluation: e, iterations: settings.maxIterations,
-                           end: decrement(e).map { $0 < settings.decrementTolerance } == true ? .converged : .iterationLimit)
+                           end: decrement(e).map { $0 < settings.stallTolerance } == true ? .converged : .iterationLimit)
         }
     }
 }
