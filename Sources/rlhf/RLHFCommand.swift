@@ -13,7 +13,7 @@ struct RLHFCommand: AsyncParsableCommand {
             to a budget. Start with `rlhf train` (ZPG on the `classic` GridWorld, 10⁶ queries), \
             look at an environment with `rlhf env classic`, and measure speed with `rlhf bench`.
             """,
-        subcommands: [Train.self, StudyCommand.self, Env.self, Bench.self, Serve.self, Annotate.self, Labels.self]
+        subcommands: [Train.self, StudyCommand.self, Env.self, Bench.self, Serve.self, Annotate.self, Labels.self, FitLink.self]
     )
 
     /// Parses and runs like ArgumentParser's own `main`, with two differences: an error thrown
