@@ -88,5 +88,6 @@ let package = Package(
         .target(name: "RLHFTestSupport", dependencies: ["RLHF"], path: "Tests/RLHFTestSupport"),
         .testTarget(name: "RLHFTests", dependencies: ["RLHF", "RLHFTestSupport"]),
         .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF", "RLHFTestSupport"]),
+        .testTarget(name: "RLHFServiceTests", dependencies: ["RLHFService", "RLHF"]),
     ]
 )
