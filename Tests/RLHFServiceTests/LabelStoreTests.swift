@@ -495,6 +495,21 @@ struct LabelStoreTests {
             #expect(!error.description.contains("secret"))
         }
         #expect(Date().timeIntervalSince(started) < 20)
+        // A wrong password: the server's reason, at once.
+        if let url = LabelStoreFixture.postgresURL, var components = URLComponents(string: url) {
+            components.password = "wrong-password"
+            let wrong = components.string! + (url.contains("?") ? "&" : "?") + "sslmode=disable"
+            let begun = Date()
+            do {
+                _ = try await openLabelStore(wrong, timeout: 10)
+                Issue.record("opened with a wrong password")
+            } catch let error as LabelStoreError {
+                guard case .cannotOpen(_, let reason) = error else { Issue.record("\(error)"); return }
+                #expect(reason.contains("password authentication failed"))
+                #expect(!error.description.contains("wrong-password"))
+            }
+            #expect(Date().timeIntervalSince(begun) < 5)
+        }
     }
 
     @Test("the URL's parts")
