@@ -8,6 +8,7 @@ extension PostgresLabelStore {
     static func openCountQuery(project: Int64, annotator: Int64, now: Int64, m: Int) -> PostgresQuery {
         """
         SELECT COUNT(*) AS open FROM comparisons c WHERE c.project_id = \(project)
+        AND NOT c.complete
         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = \(annotator))
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
@@ -20,6 +21,7 @@ extension PostgresLabelStore {
     static func candidateQuery(project: Int64, after: Int64, annotator: Int64, now: Int64, m: Int) -> PostgresQuery {
         """
         SELECT c.id FROM comparisons c WHERE c.project_id = \(project) AND c.id > \(after)
+        AND NOT c.complete
         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = \(annotator))
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
@@ -185,6 +187,11 @@ extension PostgresLabelStore {
                 """, logger: self.logger)
             try await connection.query(
                 "DELETE FROM assignments WHERE comparison_id = \(comparisonID) AND slot = \(slot64)", logger: self.logger)
+            try await connection.query(
+                """
+                UPDATE comparisons SET complete = TRUE
+                WHERE id = \(comparisonID) AND (SELECT COUNT(*) FROM answers WHERE comparison_id = \(comparisonID)) >= \(m)
+                """, logger: self.logger)
             return .recorded
         }
     }
@@ -207,9 +214,7 @@ extension PostgresLabelStore {
                        (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id) AS comparisons,
                        (SELECT COUNT(*) FROM answers a JOIN comparisons c ON c.id = a.comparison_id
                         WHERE c.project_id = p.id) AS answers,
-                       (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id
-                        AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id) >= p.answers_per_pair)
-                        AS complete
+                       (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id AND c.complete) AS complete
                 FROM projects p ORDER BY p.id
                 """, logger: self.logger).collect().map { row -> ProjectStatus in
                 let comparisons = Int(try row.get("comparisons", as: Int64.self))

@@ -6,7 +6,8 @@ extension SQLiteLabelStore {
     /// project with M = `?3`: not answered by them, and fewer than M slots answered or leased
     /// (unexpired) to others. Arguments in that order.
     static let openCondition = """
-        NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = ?)
+        c.complete = 0
+        AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = ?)
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
              WHERE s.comparison_id = c.id AND s.annotator_id <> ? AND s.expires_at > ?) < ?
@@ -155,6 +156,12 @@ extension SQLiteLabelStore {
                             max(0, nowMs - issuedMs)])
             try db.execute(sql: "DELETE FROM assignments WHERE comparison_id = ? AND slot = ?",
                            arguments: [comparisonID, slot])
+            try db.execute(
+                sql: """
+                    UPDATE comparisons SET complete = 1
+                    WHERE id = ? AND (SELECT COUNT(*) FROM answers WHERE comparison_id = ?) >= ?
+                    """,
+                arguments: [comparisonID, comparisonID, m])
             return .recorded
         }
     }
@@ -175,8 +182,7 @@ extension SQLiteLabelStore {
                            (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id) AS comparisons,
                            (SELECT COUNT(*) FROM answers a JOIN comparisons c ON c.id = a.comparison_id
                             WHERE c.project_id = p.id) AS answers,
-                           (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id
-                            AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id) >= p.answers_per_pair)
+                           (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id AND c.complete = 1)
                             AS complete
                     FROM projects p ORDER BY p.id
                     """

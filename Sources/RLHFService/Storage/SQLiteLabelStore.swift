@@ -41,7 +41,9 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
     }
 
     /// The schema, version 1 (Docs/LabelingService.md, "Data model"). Times are epoch
-    /// milliseconds; booleans 0 or 1.
+    /// milliseconds; booleans 0 or 1. `comparisons.complete` (set by the answer that fills the
+    /// M-th slot) lets `nextTask` skip finished comparisons through the index
+    /// (project_id, complete, id) instead of counting their answers.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -81,9 +83,10 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
                     second_myopic_return REAL NOT NULL,
                     answer_stream TEXT,
                     created_at INTEGER NOT NULL,
+                    complete INTEGER NOT NULL DEFAULT 0,
                     UNIQUE (project_id, key)
                 );
-                CREATE INDEX comparisons_project ON comparisons(project_id, id);
+                CREATE INDEX comparisons_queue ON comparisons(project_id, complete, id);
                 CREATE TABLE assignments (
                     comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
                     slot INTEGER NOT NULL CHECK (slot >= 0),
