@@ -30,6 +30,7 @@ extension PostgresLabelStore {
         """
     }
 
+    /// `LabelStore.openCounts` in PostgreSQL (the protocol documents the semantics).
     public func openCounts(annotatorID: Int64, now: Date) async throws -> [ProjectOpenCount] {
         let nowMs = now.epochMilliseconds
         return try await read { connection in
@@ -48,6 +49,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.nextTask` in PostgreSQL (the protocol documents the semantics).
     public func nextTask(project name: String, annotatorID: Int64, now: Date, lease: TimeInterval) async throws -> LabelTask? {
         try LabelStoreLimits.checkLease(lease)
         let nowMs = now.epochMilliseconds
@@ -147,6 +149,7 @@ extension PostgresLabelStore {
             answerStream: try row.get("answer_stream", as: String?.self))
     }
 
+    /// `LabelStore.answer` in PostgreSQL (the protocol documents the semantics).
     public func answer(comparisonID: Int64, slot: Int, annotatorID: Int64, choice: Choice, now: Date) async throws -> AnswerOutcome {
         let nowMs = now.epochMilliseconds
         let slot64 = Int64(slot)
@@ -196,6 +199,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.status` in PostgreSQL (the protocol documents the semantics).
     public func status(annotatorID: Int64, now: Date) async throws -> AnnotatorStatus {
         let day = now.utcDayBoundsMilliseconds
         return try await read { connection in

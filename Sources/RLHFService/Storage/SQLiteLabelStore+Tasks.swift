@@ -21,6 +21,7 @@ extension SQLiteLabelStore {
         return annotator(row)
     }
 
+    /// `LabelStore.openCounts` in SQLite (the protocol documents the semantics).
     public func openCounts(annotatorID: Int64, now: Date) async throws -> [ProjectOpenCount] {
         let nowMs = now.epochMilliseconds
         return try await pool.read { db in
@@ -37,6 +38,7 @@ extension SQLiteLabelStore {
         }
     }
 
+    /// `LabelStore.nextTask` in SQLite (the protocol documents the semantics).
     public func nextTask(project name: String, annotatorID: Int64, now: Date, lease: TimeInterval) async throws -> LabelTask? {
         try LabelStoreLimits.checkLease(lease)
         let nowMs = now.epochMilliseconds
@@ -118,6 +120,7 @@ extension SQLiteLabelStore {
             answerStream: row["answer_stream"])
     }
 
+    /// `LabelStore.answer` in SQLite (the protocol documents the semantics).
     public func answer(comparisonID: Int64, slot: Int, annotatorID: Int64, choice: Choice, now: Date) async throws -> AnswerOutcome {
         let nowMs = now.epochMilliseconds
         return try await pool.write { db in
@@ -166,6 +169,7 @@ extension SQLiteLabelStore {
         }
     }
 
+    /// `LabelStore.status` in SQLite (the protocol documents the semantics).
     public func status(annotatorID: Int64, now: Date) async throws -> AnnotatorStatus {
         let day = now.utcDayBoundsMilliseconds
         return try await pool.read { db in
