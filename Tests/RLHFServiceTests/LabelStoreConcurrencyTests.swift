@@ -5,6 +5,11 @@ import Testing
 /// Many annotators racing `nextTask` and `answer` on one project, on both backends.
 @Suite("LabelStore concurrency")
 struct LabelStoreConcurrencyTests {
+    /// A broken promise of the store, seen by one annotator task.
+    struct RaceFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
     /// What one annotator task sent and was told.
     struct Sent: Sendable, Hashable {
         var comparisonID: Int64
@@ -32,10 +37,17 @@ struct LabelStoreConcurrencyTests {
                             let outcome = try await store.answer(comparisonID: task.comparisonID, slot: task.slot,
                                                                  annotatorID: person.id, choice: choice, now: Date())
                             guard outcome == .recorded else {
-                                throw LabelStoreError.corrupt("\(person.name) got \(outcome) for \(task.comparisonID)/\(task.slot)")
+                                throw RaceFailure(description: "\(person.name) got \(outcome) for \(task.comparisonID)/\(task.slot)")
                             }
                             mine.append(Sent(comparisonID: task.comparisonID, slot: task.slot, annotator: person.name,
                                              choice: choice))
+                        }
+                        // "Nothing left" must be true, not a comparison skipped because another
+                        // transaction held it: with leases that never expire here, nothing
+                        // can become open for this annotator afterwards.
+                        let open = try await store.openCounts(annotatorID: person.id, now: Date())
+                        guard open.map(\.open) == [0] else {
+                            throw RaceFailure(description: "\(person.name) was told nothing is left but \(open.map(\.open)) are open")
                         }
                         return mine
                     }

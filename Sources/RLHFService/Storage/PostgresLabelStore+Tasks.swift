@@ -17,8 +17,10 @@ extension PostgresLabelStore {
     }
 
     /// The oldest comparison after id `after` with a slot free for `annotator` (the condition of
-    /// `openCountQuery`), locked `FOR NO KEY UPDATE`, skipping comparisons locked by others.
-    static func candidateQuery(project: Int64, after: Int64, annotator: Int64, now: Int64, m: Int) -> PostgresQuery {
+    /// `openCountQuery`); with `lock`, locked `FOR NO KEY UPDATE`, skipping comparisons locked by
+    /// others.
+    static func candidateQuery(project: Int64, after: Int64, annotator: Int64, now: Int64, m: Int,
+                               lock: Bool = true) -> PostgresQuery {
         """
         SELECT c.id FROM comparisons c WHERE c.project_id = \(project) AND c.id > \(after)
         AND NOT c.complete
@@ -26,7 +28,7 @@ extension PostgresLabelStore {
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
              WHERE s.comparison_id = c.id AND s.annotator_id <> \(annotator) AND s.expires_at > \(now)) < \(Int64(m))
-        ORDER BY c.id LIMIT 1 FOR NO KEY UPDATE OF c SKIP LOCKED
+        ORDER BY c.id LIMIT 1\(unescaped: lock ? " FOR NO KEY UPDATE OF c SKIP LOCKED" : "")
         """
     }
 
@@ -71,11 +73,29 @@ extension PostgresLabelStore {
             // 2. The oldest open comparison nobody else holds locked; the candidate query's
             // snapshot may predate the lock, so the slot is chosen afresh after it.
             var after: Int64 = 0
-            while true {
+            for _ in 0 ..< 10_000 {
                 let candidate = Self.candidateQuery(project: project.id, after: after, annotator: annotatorID,
                                                     now: nowMs, m: project.answersPerPair)
                 guard let row = try await connection.query(candidate, logger: self.logger).collect().first else {
-                    return nil
+                    // Nothing unlocked is open. A comparison locked by a concurrent answer or
+                    // nextTask may still have a slot for us: wait for its lock rather than
+                    // answering "nothing left" (a deadlock this may cause is retried).
+                    let unlocked = Self.candidateQuery(project: project.id, after: 0, annotator: annotatorID,
+                                                       now: nowMs, m: project.answersPerPair, lock: false)
+                    guard let row = try await connection.query(unlocked, logger: self.logger).collect().first else {
+                        return nil
+                    }
+                    let comparisonID: Int64 = try row.get("id")
+                    _ = try await connection.query(
+                        "SELECT id FROM comparisons WHERE id = \(comparisonID) FOR NO KEY UPDATE",
+                        logger: self.logger).collect()
+                    if let slot = try await self.lease(comparisonID: comparisonID, annotatorID: annotatorID,
+                                                       m: project.answersPerPair, nowMs: nowMs, expiresMs: expiresMs,
+                                                       connection) {
+                        return try await self.task(comparisonID: comparisonID, slot: slot, project: project, connection)
+                    }
+                    after = 0
+                    continue
                 }
                 let comparisonID: Int64 = try row.get("id")
                 after = comparisonID
@@ -84,6 +104,7 @@ extension PostgresLabelStore {
                     return try await self.task(comparisonID: comparisonID, slot: slot, project: project, connection)
                 }
             }
+            throw LabelStoreError.corrupt("nextTask found open comparisons but could lease none")
         }
     }
 

@@ -11,9 +11,10 @@ import PostgresNIO
 /// race-free: it locks the annotator's row (so one annotator's requests are serialized), then
 /// takes the oldest open comparison with `SELECT … FOR NO KEY UPDATE SKIP LOCKED` and chooses its
 /// slot in a later statement, which sees every committed change to that comparison because
-/// `answer` takes the same row lock; the unique constraints on (comparison, slot) and
-/// (comparison, annotator) back this up, and a transaction that hits one (or a deadlock) is
-/// retried.
+/// `answer` takes the same row lock. When every open comparison is locked by a concurrent
+/// transaction, it waits for one's lock instead of answering "nothing left". The unique
+/// constraints on (comparison, slot) and (comparison, annotator) back this up, and a
+/// transaction that hits one (or a deadlock) is retried.
 public final class PostgresLabelStore: LabelStore, Sendable {
     /// The location without its password, for messages.
     public let location: String
@@ -245,7 +246,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         let schema = self.schema
         let now = Date().epochMilliseconds
         try await write { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(7142014)", logger: self.logger)
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(7142014)", logger: self.logger).collect()
             if schema != "public" {
                 try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: self.logger)
                 try await connection.query("SET LOCAL search_path TO \(unescaped: schema)", logger: self.logger)
