@@ -8,6 +8,7 @@ extension PostgresLabelStore {
     static func openCountQuery(project: Int64, annotator: Int64, now: Int64, m: Int) -> PostgresQuery {
         """
         SELECT COUNT(*) AS open FROM comparisons c WHERE c.project_id = \(project)
+        AND NOT c.complete
         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = \(annotator))
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
@@ -16,18 +17,22 @@ extension PostgresLabelStore {
     }
 
     /// The oldest comparison after id `after` with a slot free for `annotator` (the condition of
-    /// `openCountQuery`), locked `FOR NO KEY UPDATE`, skipping comparisons locked by others.
-    static func candidateQuery(project: Int64, after: Int64, annotator: Int64, now: Int64, m: Int) -> PostgresQuery {
+    /// `openCountQuery`); with `lock`, locked `FOR NO KEY UPDATE`, skipping comparisons locked by
+    /// others.
+    static func candidateQuery(project: Int64, after: Int64, annotator: Int64, now: Int64, m: Int,
+                               lock: Bool = true) -> PostgresQuery {
         """
         SELECT c.id FROM comparisons c WHERE c.project_id = \(project) AND c.id > \(after)
+        AND NOT c.complete
         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = \(annotator))
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
              WHERE s.comparison_id = c.id AND s.annotator_id <> \(annotator) AND s.expires_at > \(now)) < \(Int64(m))
-        ORDER BY c.id LIMIT 1 FOR NO KEY UPDATE OF c SKIP LOCKED
+        ORDER BY c.id LIMIT 1\(unescaped: lock ? " FOR NO KEY UPDATE OF c SKIP LOCKED" : "")
         """
     }
 
+    /// `LabelStore.openCounts` in PostgreSQL (the protocol documents the semantics).
     public func openCounts(annotatorID: Int64, now: Date) async throws -> [ProjectOpenCount] {
         let nowMs = now.epochMilliseconds
         return try await read { connection in
@@ -46,6 +51,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.nextTask` in PostgreSQL (the protocol documents the semantics).
     public func nextTask(project name: String, annotatorID: Int64, now: Date, lease: TimeInterval) async throws -> LabelTask? {
         try LabelStoreLimits.checkLease(lease)
         let nowMs = now.epochMilliseconds
@@ -67,11 +73,29 @@ extension PostgresLabelStore {
             // 2. The oldest open comparison nobody else holds locked; the candidate query's
             // snapshot may predate the lock, so the slot is chosen afresh after it.
             var after: Int64 = 0
-            while true {
+            for _ in 0 ..< 10_000 {
                 let candidate = Self.candidateQuery(project: project.id, after: after, annotator: annotatorID,
                                                     now: nowMs, m: project.answersPerPair)
                 guard let row = try await connection.query(candidate, logger: self.logger).collect().first else {
-                    return nil
+                    // Nothing unlocked is open. A comparison locked by a concurrent answer or
+                    // nextTask may still have a slot for us: wait for its lock rather than
+                    // answering "nothing left" (a deadlock this may cause is retried).
+                    let unlocked = Self.candidateQuery(project: project.id, after: 0, annotator: annotatorID,
+                                                       now: nowMs, m: project.answersPerPair, lock: false)
+                    guard let row = try await connection.query(unlocked, logger: self.logger).collect().first else {
+                        return nil
+                    }
+                    let comparisonID: Int64 = try row.get("id")
+                    _ = try await connection.query(
+                        "SELECT id FROM comparisons WHERE id = \(comparisonID) FOR NO KEY UPDATE",
+                        logger: self.logger).collect()
+                    if let slot = try await self.lease(comparisonID: comparisonID, annotatorID: annotatorID,
+                                                       m: project.answersPerPair, nowMs: nowMs, expiresMs: expiresMs,
+                                                       connection) {
+                        return try await self.task(comparisonID: comparisonID, slot: slot, project: project, connection)
+                    }
+                    after = 0
+                    continue
                 }
                 let comparisonID: Int64 = try row.get("id")
                 after = comparisonID
@@ -80,6 +104,7 @@ extension PostgresLabelStore {
                     return try await self.task(comparisonID: comparisonID, slot: slot, project: project, connection)
                 }
             }
+            throw LabelStoreError.corrupt("nextTask found open comparisons but could lease none")
         }
     }
 
@@ -145,6 +170,7 @@ extension PostgresLabelStore {
             answerStream: try row.get("answer_stream", as: String?.self))
     }
 
+    /// `LabelStore.answer` in PostgreSQL (the protocol documents the semantics).
     public func answer(comparisonID: Int64, slot: Int, annotatorID: Int64, choice: Choice, now: Date) async throws -> AnswerOutcome {
         let nowMs = now.epochMilliseconds
         let slot64 = Int64(slot)
@@ -185,10 +211,16 @@ extension PostgresLabelStore {
                 """, logger: self.logger)
             try await connection.query(
                 "DELETE FROM assignments WHERE comparison_id = \(comparisonID) AND slot = \(slot64)", logger: self.logger)
+            try await connection.query(
+                """
+                UPDATE comparisons SET complete = TRUE
+                WHERE id = \(comparisonID) AND (SELECT COUNT(*) FROM answers WHERE comparison_id = \(comparisonID)) >= \(m)
+                """, logger: self.logger)
             return .recorded
         }
     }
 
+    /// `LabelStore.status` in PostgreSQL (the protocol documents the semantics).
     public func status(annotatorID: Int64, now: Date) async throws -> AnnotatorStatus {
         let day = now.utcDayBoundsMilliseconds
         return try await read { connection in
@@ -207,9 +239,7 @@ extension PostgresLabelStore {
                        (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id) AS comparisons,
                        (SELECT COUNT(*) FROM answers a JOIN comparisons c ON c.id = a.comparison_id
                         WHERE c.project_id = p.id) AS answers,
-                       (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id
-                        AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id) >= p.answers_per_pair)
-                        AS complete
+                       (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id AND c.complete) AS complete
                 FROM projects p ORDER BY p.id
                 """, logger: self.logger).collect().map { row -> ProjectStatus in
                 let comparisons = Int(try row.get("comparisons", as: Int64.self))

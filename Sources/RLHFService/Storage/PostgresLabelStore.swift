@@ -11,14 +11,16 @@ import PostgresNIO
 /// race-free: it locks the annotator's row (so one annotator's requests are serialized), then
 /// takes the oldest open comparison with `SELECT … FOR NO KEY UPDATE SKIP LOCKED` and chooses its
 /// slot in a later statement, which sees every committed change to that comparison because
-/// `answer` takes the same row lock; the unique constraints on (comparison, slot) and
-/// (comparison, annotator) back this up, and a transaction that hits one (or a deadlock) is
-/// retried.
+/// `answer` takes the same row lock. When every open comparison is locked by a concurrent
+/// transaction, it waits for one's lock instead of answering "nothing left". The unique
+/// constraints on (comparison, slot) and (comparison, annotator) back this up, and a
+/// transaction that hits one (or a deadlock) is retried.
 public final class PostgresLabelStore: LabelStore, Sendable {
     /// The location without its password, for messages.
     public let location: String
     /// The schema the tables live in (`public` unless the URL's `?schema=` names another).
     public let schema: String
+    let parsed: ParsedURL
     let client: PostgresClient
     let runTask: Task<Void, Never>
     let logger: Logger
@@ -31,6 +33,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
     /// the first query (`openLabelStore` checks it with a timeout).
     public init(url: String) throws {
         let parsed = try Self.parse(url: url)
+        self.parsed = parsed
         location = parsed.redacted
         schema = parsed.schema ?? "public"
         var configuration = PostgresClient.Configuration(
@@ -48,7 +51,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         runTask = Task { await client.run() }
     }
 
-    struct ParsedURL {
+    struct ParsedURL: Sendable {
         var host: String
         var port: Int
         var user: String
@@ -56,6 +59,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         var database: String
         var schema: String?
         var tls: PostgresClient.Configuration.TLS
+        var sslmode: String
         var redacted: String
     }
 
@@ -79,6 +83,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         }
         var schema: String?
         var tls = PostgresClient.Configuration.TLS.prefer(.makeClientConfiguration())
+        var sslmode = "prefer"
         for item in components.queryItems ?? [] {
             switch item.name {
             case "schema":
@@ -90,9 +95,9 @@ public final class PostgresLabelStore: LabelStore, Sendable {
                 schema = value.lowercased()
             case "sslmode":
                 switch item.value {
-                case "disable": tls = .disable
-                case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-                case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+                case "disable": tls = .disable; sslmode = "disable"
+                case "prefer", "allow": tls = .prefer(.makeClientConfiguration()); sslmode = "prefer"
+                case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration()); sslmode = "require"
                 default: throw fail("sslmode must be disable, prefer or require", redacted)
                 }
             default:
@@ -101,7 +106,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         }
         return ParsedURL(host: host, port: components.port ?? 5432, user: user,
                          password: components.password, database: database, schema: schema,
-                         tls: tls, redacted: redacted)
+                         tls: tls, sslmode: sslmode, redacted: redacted)
     }
 
     /// Stops the client's run loop (closing its connections).
@@ -155,7 +160,8 @@ public final class PostgresLabelStore: LabelStore, Sendable {
 
     // MARK: Schema
 
-    /// Version 1 of the schema (Docs/LabelingService.md, "Data model").
+    /// Version 1 of the schema (Docs/LabelingService.md, "Data model"), with the same
+    /// `comparisons.complete` flag and queue index as `SQLiteLabelStore.migrator`.
     static let schemaV1 = [
         """
         CREATE TABLE annotators (
@@ -199,10 +205,11 @@ public final class PostgresLabelStore: LabelStore, Sendable {
             second_myopic_return DOUBLE PRECISION NOT NULL,
             answer_stream TEXT,
             created_at BIGINT NOT NULL,
+            complete BOOLEAN NOT NULL DEFAULT FALSE,
             UNIQUE (project_id, key)
         )
         """,
-        "CREATE INDEX comparisons_project ON comparisons(project_id, id)",
+        "CREATE INDEX comparisons_queue ON comparisons(project_id, complete, id)",
         """
         CREATE TABLE assignments (
             comparison_id BIGINT NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
@@ -239,7 +246,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         let schema = self.schema
         let now = Date().epochMilliseconds
         try await write { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(7142014)", logger: self.logger)
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(7142014)", logger: self.logger).collect()
             if schema != "public" {
                 try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: self.logger)
                 try await connection.query("SET LOCAL search_path TO \(unescaped: schema)", logger: self.logger)
@@ -258,10 +265,35 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         }
     }
 
-    /// Runs `SELECT 1`, to surface a connection failure.
-    func ping() async throws {
-        _ = try await read { connection in
-            try await connection.query("SELECT 1", logger: self.logger).collect()
+    /// Opens one connection of its own and runs `SELECT 1`, so that a wrong password, an unknown
+    /// database or a refused connection is reported at once with the server's reason (the
+    /// client's pool would keep retrying instead). Throws `LabelStoreError.cannotOpen`.
+    func checkConnection() async throws {
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            switch parsed.sslmode {
+            case "disable": tls = .disable
+            case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            let configuration = PostgresConnection.Configuration(
+                host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password,
+                database: parsed.database, tls: tls)
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            do {
+                _ = try await connection.query("SELECT 1", logger: logger).collect()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try await connection.close()
+        } catch let error as PSQLError {
+            let reason = error.serverInfo?[.message]
+                ?? error.underlying.map { String(describing: $0) }
+                ?? String(describing: error.code)
+            throw LabelStoreError.cannotOpen(location: location, reason: reason)
+        } catch {
+            throw LabelStoreError.cannotOpen(location: location, reason: String(describing: error))
         }
     }
 }

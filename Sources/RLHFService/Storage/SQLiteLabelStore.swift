@@ -30,13 +30,20 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // The pool's writer turns WAL on and then sets synchronous = NORMAL, after
+            // prepareDatabase; the writer is one connection for the pool's life, so set it again.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
         } catch {
             throw LabelStoreError.cannotOpen(location: path, reason: "\(error)")
         }
     }
 
     /// The schema, version 1 (Docs/LabelingService.md, "Data model"). Times are epoch
-    /// milliseconds; booleans 0 or 1.
+    /// milliseconds; booleans 0 or 1. `comparisons.complete` (set by the answer that fills the
+    /// M-th slot) lets `nextTask` skip finished comparisons through the index
+    /// (project_id, complete, id) instead of counting their answers.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -76,9 +83,10 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
                     second_myopic_return REAL NOT NULL,
                     answer_stream TEXT,
                     created_at INTEGER NOT NULL,
+                    complete INTEGER NOT NULL DEFAULT 0,
                     UNIQUE (project_id, key)
                 );
-                CREATE INDEX comparisons_project ON comparisons(project_id, id);
+                CREATE INDEX comparisons_queue ON comparisons(project_id, complete, id);
                 CREATE TABLE assignments (
                     comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
                     slot INTEGER NOT NULL CHECK (slot >= 0),
@@ -124,6 +132,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
 
     // MARK: Annotators and sessions
 
+    /// `LabelStore.addAnnotator` in SQLite (the protocol documents the semantics).
     public func addAnnotator(name: String, tokenHash: String, isAdmin: Bool) async throws -> Annotator {
         try LabelStoreLimits.checkName(name, field: "name")
         try LabelStoreLimits.checkName(tokenHash, field: "token_hash")
@@ -147,6 +156,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
                   createdAt: Date(epochMilliseconds: row["created_at"]))
     }
 
+    /// `LabelStore.annotator` in SQLite (the protocol documents the semantics).
     public func annotator(tokenHash: String) async throws -> Annotator? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.annotatorColumns) FROM annotators WHERE token_hash = ?",
@@ -154,6 +164,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.annotators` in SQLite (the protocol documents the semantics).
     public func annotators() async throws -> [Annotator] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.annotatorColumns) FROM annotators ORDER BY id")
@@ -161,6 +172,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.addSession` in SQLite (the protocol documents the semantics).
     public func addSession(annotatorID: Int64, tokenHash: String, expiresAt: Date) async throws {
         try LabelStoreLimits.checkName(tokenHash, field: "token_hash")
         let now = Date().epochMilliseconds
@@ -175,6 +187,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.sessionAnnotator` in SQLite (the protocol documents the semantics).
     public func sessionAnnotator(tokenHash: String, now: Date) async throws -> Annotator? {
         try await pool.read { db in
             try Row.fetchOne(
@@ -188,6 +201,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.deleteSession` in SQLite (the protocol documents the semantics).
     public func deleteSession(tokenHash: String) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [tokenHash])
@@ -217,6 +231,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         return project
     }
 
+    /// `LabelStore.createProject` in SQLite (the protocol documents the semantics).
     public func createProject(_ new: NewProject) async throws -> ProjectCreation {
         try LabelStoreLimits.check(new)
         let now = Date().epochMilliseconds
@@ -236,10 +251,12 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.project` in SQLite (the protocol documents the semantics).
     public func project(named name: String) async throws -> Project? {
         try await pool.read { db in try Self.project(named: name, db) }
     }
 
+    /// `LabelStore.projects` in SQLite (the protocol documents the semantics).
     public func projects() async throws -> [Project] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.projectColumns) FROM projects ORDER BY id").map(Self.project)
