@@ -19,7 +19,7 @@ struct Serve: AsyncParsableCommand {
             tokens travel in headers, so put it behind TLS before opening it to a network.
 
             Examples:
-              rlhf serve annotators add alice --admin --db labels.db   # prints alice's token once
+              rlhf serve annotators add alice --admin --db labels.db
               rlhf serve annotators add bob --db labels.db
               rlhf serve --db labels.db --port 8080
               rlhf serve annotators list --db labels.db
@@ -158,6 +158,8 @@ struct DatabaseOption: ParsableArguments {
         let store: any LabelStore
         do {
             store = try await openLabelStore(db)
+        } catch LabelStoreError.cannotOpen(_, let reason) {
+            throw ServeError("cannot open the database at \(displayName): \(reason)")
         } catch {
             throw ServeError("cannot open the database at \(displayName): \(error)")
         }
