@@ -8,17 +8,17 @@
 # over the API, and runs N concurrent bot clients (Python threads, urllib) that fetch tasks and
 # answer them, recording every answer the server acknowledged (200); a bot stops after 2 s of
 # 204s. In the middle it kills the server with SIGKILL — twice, at a third and two thirds of the
-# answers — and restarts it on the same database; the bots retry through the outage. At the end it reads the export route and
-# checks that every acknowledged answer is present exactly once, with the right annotator,
-# slot and choice, that no answer is there that was never acknowledged, and that every slot of
-# every comparison is answered. Exit status 0 when all holds, 1 otherwise.
+# answers — and restarts it on the same database; the bots retry through the outage. At the
+# end it reads the export route and checks that every acknowledged answer is present exactly
+# once, with the right annotator, slot and choice, that no answer is there that was never
+# acknowledged, and that every slot of every comparison is answered. Exit status 0 when all holds, 1 otherwise.
 #
 # Names carry a random suffix, so a shared PostgreSQL database can be used repeatedly:
 #   scripts/service-kill-test.sh .build/release/rlhf --db "$(scripts/postgres-local.sh start)"
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
 fi
 BINARY="$1"; shift
