@@ -13,6 +13,7 @@ public func openLabelStore(_ location: String, timeout: TimeInterval = 15) async
         let store = try PostgresLabelStore(url: location)
         do {
             try await withTimeout(seconds: timeout) {
+                try await store.checkConnection()
                 try await store.migrate()
             }
         } catch {

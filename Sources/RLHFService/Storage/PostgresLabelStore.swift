@@ -19,6 +19,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
     public let location: String
     /// The schema the tables live in (`public` unless the URL's `?schema=` names another).
     public let schema: String
+    let parsed: ParsedURL
     let client: PostgresClient
     let runTask: Task<Void, Never>
     let logger: Logger
@@ -31,6 +32,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
     /// the first query (`openLabelStore` checks it with a timeout).
     public init(url: String) throws {
         let parsed = try Self.parse(url: url)
+        self.parsed = parsed
         location = parsed.redacted
         schema = parsed.schema ?? "public"
         var configuration = PostgresClient.Configuration(
@@ -48,7 +50,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         runTask = Task { await client.run() }
     }
 
-    struct ParsedURL {
+    struct ParsedURL: Sendable {
         var host: String
         var port: Int
         var user: String
@@ -56,6 +58,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         var database: String
         var schema: String?
         var tls: PostgresClient.Configuration.TLS
+        var sslmode: String
         var redacted: String
     }
 
@@ -79,6 +82,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         }
         var schema: String?
         var tls = PostgresClient.Configuration.TLS.prefer(.makeClientConfiguration())
+        var sslmode = "prefer"
         for item in components.queryItems ?? [] {
             switch item.name {
             case "schema":
@@ -90,9 +94,9 @@ public final class PostgresLabelStore: LabelStore, Sendable {
                 schema = value.lowercased()
             case "sslmode":
                 switch item.value {
-                case "disable": tls = .disable
-                case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-                case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+                case "disable": tls = .disable; sslmode = "disable"
+                case "prefer", "allow": tls = .prefer(.makeClientConfiguration()); sslmode = "prefer"
+                case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration()); sslmode = "require"
                 default: throw fail("sslmode must be disable, prefer or require", redacted)
                 }
             default:
@@ -101,7 +105,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         }
         return ParsedURL(host: host, port: components.port ?? 5432, user: user,
                          password: components.password, database: database, schema: schema,
-                         tls: tls, redacted: redacted)
+                         tls: tls, sslmode: sslmode, redacted: redacted)
     }
 
     /// Stops the client's run loop (closing its connections).
@@ -258,10 +262,35 @@ public final class PostgresLabelStore: LabelStore, Sendable {
         }
     }
 
-    /// Runs `SELECT 1`, to surface a connection failure.
-    func ping() async throws {
-        _ = try await read { connection in
-            try await connection.query("SELECT 1", logger: self.logger).collect()
+    /// Opens one connection of its own and runs `SELECT 1`, so that a wrong password, an unknown
+    /// database or a refused connection is reported at once with the server's reason (the
+    /// client's pool would keep retrying instead). Throws `LabelStoreError.cannotOpen`.
+    func checkConnection() async throws {
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            switch parsed.sslmode {
+            case "disable": tls = .disable
+            case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            let configuration = PostgresConnection.Configuration(
+                host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password,
+                database: parsed.database, tls: tls)
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            do {
+                _ = try await connection.query("SELECT 1", logger: logger).collect()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try await connection.close()
+        } catch let error as PSQLError {
+            let reason = error.serverInfo?[.message]
+                ?? error.underlying.map { String(describing: $0) }
+                ?? String(describing: error.code)
+            throw LabelStoreError.cannotOpen(location: location, reason: reason)
+        } catch {
+            throw LabelStoreError.cannotOpen(location: location, reason: String(describing: error))
         }
     }
 }

@@ -30,6 +30,11 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // The pool's writer turns WAL on and then sets synchronous = NORMAL, after
+            // prepareDatabase; the writer is one connection for the pool's life, so set it again.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
         } catch {
             throw LabelStoreError.cannotOpen(location: path, reason: "\(error)")
         }
