@@ -61,4 +61,24 @@ struct LabelStoreConcurrencyTests {
             #expect(status.projects == [ProjectStatus(name: "race", queue: 0, complete: comparisons, comparisons: comparisons)])
         }
     }
+
+    @Test("one annotator asking 20 times at once gets one task", arguments: StoreBackend.allCases)
+    func sameAnnotatorRace(_ backend: StoreBackend) async throws {
+        try await LabelStoreFixture.withStore(backend) { store in
+            _ = try await LabelStoreFixture.seed(store, project: "p", m: 3, count: 5)
+            let alice = try await LabelStoreFixture.annotators(store, ["alice"])[0]
+            let now = LabelStoreFixture.t0
+            let tasks = try await withThrowingTaskGroup(of: LabelTask?.self) { group in
+                for _ in 0 ..< 20 {
+                    group.addTask { try await store.nextTask(project: "p", annotatorID: alice.id, now: now, lease: 600) }
+                }
+                var all: [LabelTask?] = []
+                for try await task in group { all.append(task) }
+                return all
+            }
+            #expect(tasks.count == 20)
+            #expect(Set(tasks.map { $0.map { "\($0.comparisonID)/\($0.slot)" } ?? "none" }).count == 1)
+            #expect(tasks[0]?.key == "c0" && tasks[0]?.slot == 0)
+        }
+    }
 }

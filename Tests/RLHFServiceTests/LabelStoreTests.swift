@@ -481,6 +481,16 @@ struct LabelStoreTests {
         }
         let folder = FileManager.default.temporaryDirectory.path
         await #expect(throws: LabelStoreError.self) { _ = try await openLabelStore(folder) }
+        let notADatabase = folder + "/rlhf-not-a-database-\(UUID().uuidString).sqlite"
+        try String(repeating: "not a database\n", count: 100).write(toFile: notADatabase, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: notADatabase) }
+        do {
+            _ = try await openLabelStore(notADatabase)
+            Issue.record("opened a text file")
+        } catch let error as LabelStoreError {
+            guard case .cannotOpen(let location, _) = error else { Issue.record("\(error)"); return }
+            #expect(location == notADatabase)
+        }
         await #expect(throws: LabelStoreError.self) { _ = try await openLabelStore("postgres://nohost") }
         await #expect(throws: LabelStoreError.self) { _ = try await openLabelStore("postgres://u:p@h:5432/") }
         await #expect(throws: LabelStoreError.self) { _ = try await openLabelStore("postgres://u:p@h/db?color=red") }

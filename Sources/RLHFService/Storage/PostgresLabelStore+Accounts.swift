@@ -10,6 +10,7 @@ extension PostgresLabelStore {
                   createdAt: Date(epochMilliseconds: try row.get("created_at")))
     }
 
+    /// `LabelStore.addAnnotator` in PostgreSQL (the protocol documents the semantics).
     public func addAnnotator(name: String, tokenHash: String, isAdmin: Bool) async throws -> Annotator {
         try LabelStoreLimits.checkName(name, field: "name")
         try LabelStoreLimits.checkName(tokenHash, field: "token_hash")
@@ -26,6 +27,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.annotator` in PostgreSQL (the protocol documents the semantics).
     public func annotator(tokenHash: String) async throws -> Annotator? {
         try await read { connection in
             try await connection.query(
@@ -34,6 +36,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.annotators` in PostgreSQL (the protocol documents the semantics).
     public func annotators() async throws -> [Annotator] {
         try await read { connection in
             try await connection.query(
@@ -52,6 +55,7 @@ extension PostgresLabelStore {
         return try Self.annotator(row)
     }
 
+    /// `LabelStore.addSession` in PostgreSQL (the protocol documents the semantics).
     public func addSession(annotatorID: Int64, tokenHash: String, expiresAt: Date) async throws {
         try LabelStoreLimits.checkName(tokenHash, field: "token_hash")
         let now = Date().epochMilliseconds
@@ -67,6 +71,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.sessionAnnotator` in PostgreSQL (the protocol documents the semantics).
     public func sessionAnnotator(tokenHash: String, now: Date) async throws -> Annotator? {
         let nowMs = now.epochMilliseconds
         return try await read { connection in
@@ -79,6 +84,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.deleteSession` in PostgreSQL (the protocol documents the semantics).
     public func deleteSession(tokenHash: String) async throws {
         try await write { connection in
             try await connection.query("DELETE FROM sessions WHERE token_hash = \(tokenHash)", logger: self.logger)
@@ -112,6 +118,7 @@ extension PostgresLabelStore {
         return project
     }
 
+    /// `LabelStore.createProject` in PostgreSQL (the protocol documents the semantics).
     public func createProject(_ new: NewProject) async throws -> ProjectCreation {
         try LabelStoreLimits.check(new)
         let now = Date().epochMilliseconds
@@ -132,10 +139,12 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.project` in PostgreSQL (the protocol documents the semantics).
     public func project(named name: String) async throws -> Project? {
         try await read { connection in try await self.project(named: name, connection) }
     }
 
+    /// `LabelStore.projects` in PostgreSQL (the protocol documents the semantics).
     public func projects() async throws -> [Project] {
         try await read { connection in
             try await connection.query("SELECT \(unescaped: Self.projectColumns) FROM projects ORDER BY id",

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresLabelStore {
+    /// `LabelStore.submit` in PostgreSQL (the protocol documents the semantics).
     public func submit(project name: String, comparisons: [NewComparison]) async throws -> [SubmitOutcome] {
         for comparison in comparisons { try LabelStoreLimits.check(comparison) }
         let now = Date().epochMilliseconds
@@ -60,6 +61,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.results` in PostgreSQL (the protocol documents the semantics).
     public func results(project name: String, keys: [String]) async throws -> [ComparisonResult] {
         try await read { connection in
             let project = try await self.requireProject(named: name, connection)

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresLabelStore {
+    /// `LabelStore.export` in PostgreSQL (the protocol documents the semantics).
     public func export(project name: String) async throws -> [ExportRow] {
         try await read { connection in
             let project = try await self.requireProject(named: name, connection)
@@ -33,6 +34,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.annotatorStats` in PostgreSQL (the protocol documents the semantics).
     public func annotatorStats(project name: String) async throws -> [AnnotatorStats] {
         let answers = try await read { connection in
             let project = try await self.requireProject(named: name, connection)

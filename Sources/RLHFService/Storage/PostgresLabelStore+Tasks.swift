@@ -8,6 +8,7 @@ extension PostgresLabelStore {
     static func openCountQuery(project: Int64, annotator: Int64, now: Int64, m: Int) -> PostgresQuery {
         """
         SELECT COUNT(*) AS open FROM comparisons c WHERE c.project_id = \(project)
+        AND NOT c.complete
         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = \(annotator))
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
@@ -20,6 +21,7 @@ extension PostgresLabelStore {
     static func candidateQuery(project: Int64, after: Int64, annotator: Int64, now: Int64, m: Int) -> PostgresQuery {
         """
         SELECT c.id FROM comparisons c WHERE c.project_id = \(project) AND c.id > \(after)
+        AND NOT c.complete
         AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = \(annotator))
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
@@ -28,6 +30,7 @@ extension PostgresLabelStore {
         """
     }
 
+    /// `LabelStore.openCounts` in PostgreSQL (the protocol documents the semantics).
     public func openCounts(annotatorID: Int64, now: Date) async throws -> [ProjectOpenCount] {
         let nowMs = now.epochMilliseconds
         return try await read { connection in
@@ -46,6 +49,7 @@ extension PostgresLabelStore {
         }
     }
 
+    /// `LabelStore.nextTask` in PostgreSQL (the protocol documents the semantics).
     public func nextTask(project name: String, annotatorID: Int64, now: Date, lease: TimeInterval) async throws -> LabelTask? {
         try LabelStoreLimits.checkLease(lease)
         let nowMs = now.epochMilliseconds
@@ -145,6 +149,7 @@ extension PostgresLabelStore {
             answerStream: try row.get("answer_stream", as: String?.self))
     }
 
+    /// `LabelStore.answer` in PostgreSQL (the protocol documents the semantics).
     public func answer(comparisonID: Int64, slot: Int, annotatorID: Int64, choice: Choice, now: Date) async throws -> AnswerOutcome {
         let nowMs = now.epochMilliseconds
         let slot64 = Int64(slot)
@@ -185,10 +190,16 @@ extension PostgresLabelStore {
                 """, logger: self.logger)
             try await connection.query(
                 "DELETE FROM assignments WHERE comparison_id = \(comparisonID) AND slot = \(slot64)", logger: self.logger)
+            try await connection.query(
+                """
+                UPDATE comparisons SET complete = TRUE
+                WHERE id = \(comparisonID) AND (SELECT COUNT(*) FROM answers WHERE comparison_id = \(comparisonID)) >= \(m)
+                """, logger: self.logger)
             return .recorded
         }
     }
 
+    /// `LabelStore.status` in PostgreSQL (the protocol documents the semantics).
     public func status(annotatorID: Int64, now: Date) async throws -> AnnotatorStatus {
         let day = now.utcDayBoundsMilliseconds
         return try await read { connection in
@@ -207,9 +218,7 @@ extension PostgresLabelStore {
                        (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id) AS comparisons,
                        (SELECT COUNT(*) FROM answers a JOIN comparisons c ON c.id = a.comparison_id
                         WHERE c.project_id = p.id) AS answers,
-                       (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id
-                        AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id) >= p.answers_per_pair)
-                        AS complete
+                       (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id AND c.complete) AS complete
                 FROM projects p ORDER BY p.id
                 """, logger: self.logger).collect().map { row -> ProjectStatus in
                 let comparisons = Int(try row.get("comparisons", as: Int64.self))

@@ -159,7 +159,8 @@ public final class PostgresLabelStore: LabelStore, Sendable {
 
     // MARK: Schema
 
-    /// Version 1 of the schema (Docs/LabelingService.md, "Data model").
+    /// Version 1 of the schema (Docs/LabelingService.md, "Data model"), with the same
+    /// `comparisons.complete` flag and queue index as `SQLiteLabelStore.migrator`.
     static let schemaV1 = [
         """
         CREATE TABLE annotators (
@@ -203,10 +204,11 @@ public final class PostgresLabelStore: LabelStore, Sendable {
             second_myopic_return DOUBLE PRECISION NOT NULL,
             answer_stream TEXT,
             created_at BIGINT NOT NULL,
+            complete BOOLEAN NOT NULL DEFAULT FALSE,
             UNIQUE (project_id, key)
         )
         """,
-        "CREATE INDEX comparisons_project ON comparisons(project_id, id)",
+        "CREATE INDEX comparisons_queue ON comparisons(project_id, complete, id)",
         """
         CREATE TABLE assignments (
             comparison_id BIGINT NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 
 extension SQLiteLabelStore {
+    /// `LabelStore.submit` in SQLite (the protocol documents the semantics).
     public func submit(project name: String, comparisons: [NewComparison]) async throws -> [SubmitOutcome] {
         for comparison in comparisons { try LabelStoreLimits.check(comparison) }
         let now = Date().epochMilliseconds
@@ -62,6 +63,7 @@ extension SQLiteLabelStore {
         }
     }
 
+    /// `LabelStore.results` in SQLite (the protocol documents the semantics).
     public func results(project name: String, keys: [String]) async throws -> [ComparisonResult] {
         try await pool.read { db in
             let project = try Self.requireProject(named: name, db)

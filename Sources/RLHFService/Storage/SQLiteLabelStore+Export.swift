@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 
 extension SQLiteLabelStore {
+    /// `LabelStore.export` in SQLite (the protocol documents the semantics).
     public func export(project name: String) async throws -> [ExportRow] {
         try await pool.read { db in
             let project = try Self.requireProject(named: name, db)
@@ -35,6 +36,7 @@ extension SQLiteLabelStore {
         }
     }
 
+    /// `LabelStore.annotatorStats` in SQLite (the protocol documents the semantics).
     public func annotatorStats(project name: String) async throws -> [AnnotatorStats] {
         let answers = try await pool.read { db in
             let project = try Self.requireProject(named: name, db)

@@ -6,7 +6,8 @@ extension SQLiteLabelStore {
     /// project with M = `?3`: not answered by them, and fewer than M slots answered or leased
     /// (unexpired) to others. Arguments in that order.
     static let openCondition = """
-        NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = ?)
+        c.complete = 0
+        AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.comparison_id = c.id AND a.annotator_id = ?)
         AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id)
           + (SELECT COUNT(*) FROM assignments s
              WHERE s.comparison_id = c.id AND s.annotator_id <> ? AND s.expires_at > ?) < ?
@@ -20,6 +21,7 @@ extension SQLiteLabelStore {
         return annotator(row)
     }
 
+    /// `LabelStore.openCounts` in SQLite (the protocol documents the semantics).
     public func openCounts(annotatorID: Int64, now: Date) async throws -> [ProjectOpenCount] {
         let nowMs = now.epochMilliseconds
         return try await pool.read { db in
@@ -36,6 +38,7 @@ extension SQLiteLabelStore {
         }
     }
 
+    /// `LabelStore.nextTask` in SQLite (the protocol documents the semantics).
     public func nextTask(project name: String, annotatorID: Int64, now: Date, lease: TimeInterval) async throws -> LabelTask? {
         try LabelStoreLimits.checkLease(lease)
         let nowMs = now.epochMilliseconds
@@ -117,6 +120,7 @@ extension SQLiteLabelStore {
             answerStream: row["answer_stream"])
     }
 
+    /// `LabelStore.answer` in SQLite (the protocol documents the semantics).
     public func answer(comparisonID: Int64, slot: Int, annotatorID: Int64, choice: Choice, now: Date) async throws -> AnswerOutcome {
         let nowMs = now.epochMilliseconds
         return try await pool.write { db in
@@ -155,10 +159,17 @@ extension SQLiteLabelStore {
                             max(0, nowMs - issuedMs)])
             try db.execute(sql: "DELETE FROM assignments WHERE comparison_id = ? AND slot = ?",
                            arguments: [comparisonID, slot])
+            try db.execute(
+                sql: """
+                    UPDATE comparisons SET complete = 1
+                    WHERE id = ? AND (SELECT COUNT(*) FROM answers WHERE comparison_id = ?) >= ?
+                    """,
+                arguments: [comparisonID, comparisonID, m])
             return .recorded
         }
     }
 
+    /// `LabelStore.status` in SQLite (the protocol documents the semantics).
     public func status(annotatorID: Int64, now: Date) async throws -> AnnotatorStatus {
         let day = now.utcDayBoundsMilliseconds
         return try await pool.read { db in
@@ -175,8 +186,7 @@ extension SQLiteLabelStore {
                            (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id) AS comparisons,
                            (SELECT COUNT(*) FROM answers a JOIN comparisons c ON c.id = a.comparison_id
                             WHERE c.project_id = p.id) AS answers,
-                           (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id
-                            AND (SELECT COUNT(*) FROM answers a WHERE a.comparison_id = c.id) >= p.answers_per_pair)
+                           (SELECT COUNT(*) FROM comparisons c WHERE c.project_id = p.id AND c.complete = 1)
                             AS complete
                     FROM projects p ORDER BY p.id
                     """

@@ -41,7 +41,9 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
     }
 
     /// The schema, version 1 (Docs/LabelingService.md, "Data model"). Times are epoch
-    /// milliseconds; booleans 0 or 1.
+    /// milliseconds; booleans 0 or 1. `comparisons.complete` (set by the answer that fills the
+    /// M-th slot) lets `nextTask` skip finished comparisons through the index
+    /// (project_id, complete, id) instead of counting their answers.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -81,9 +83,10 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
                     second_myopic_return REAL NOT NULL,
                     answer_stream TEXT,
                     created_at INTEGER NOT NULL,
+                    complete INTEGER NOT NULL DEFAULT 0,
                     UNIQUE (project_id, key)
                 );
-                CREATE INDEX comparisons_project ON comparisons(project_id, id);
+                CREATE INDEX comparisons_queue ON comparisons(project_id, complete, id);
                 CREATE TABLE assignments (
                     comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
                     slot INTEGER NOT NULL CHECK (slot >= 0),
@@ -129,6 +132,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
 
     // MARK: Annotators and sessions
 
+    /// `LabelStore.addAnnotator` in SQLite (the protocol documents the semantics).
     public func addAnnotator(name: String, tokenHash: String, isAdmin: Bool) async throws -> Annotator {
         try LabelStoreLimits.checkName(name, field: "name")
         try LabelStoreLimits.checkName(tokenHash, field: "token_hash")
@@ -152,6 +156,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
                   createdAt: Date(epochMilliseconds: row["created_at"]))
     }
 
+    /// `LabelStore.annotator` in SQLite (the protocol documents the semantics).
     public func annotator(tokenHash: String) async throws -> Annotator? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.annotatorColumns) FROM annotators WHERE token_hash = ?",
@@ -159,6 +164,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.annotators` in SQLite (the protocol documents the semantics).
     public func annotators() async throws -> [Annotator] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.annotatorColumns) FROM annotators ORDER BY id")
@@ -166,6 +172,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.addSession` in SQLite (the protocol documents the semantics).
     public func addSession(annotatorID: Int64, tokenHash: String, expiresAt: Date) async throws {
         try LabelStoreLimits.checkName(tokenHash, field: "token_hash")
         let now = Date().epochMilliseconds
@@ -180,6 +187,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.sessionAnnotator` in SQLite (the protocol documents the semantics).
     public func sessionAnnotator(tokenHash: String, now: Date) async throws -> Annotator? {
         try await pool.read { db in
             try Row.fetchOne(
@@ -193,6 +201,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.deleteSession` in SQLite (the protocol documents the semantics).
     public func deleteSession(tokenHash: String) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [tokenHash])
@@ -222,6 +231,7 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         return project
     }
 
+    /// `LabelStore.createProject` in SQLite (the protocol documents the semantics).
     public func createProject(_ new: NewProject) async throws -> ProjectCreation {
         try LabelStoreLimits.check(new)
         let now = Date().epochMilliseconds
@@ -241,10 +251,12 @@ public final class SQLiteLabelStore: LabelStore, Sendable {
         }
     }
 
+    /// `LabelStore.project` in SQLite (the protocol documents the semantics).
     public func project(named name: String) async throws -> Project? {
         try await pool.read { db in try Self.project(named: name, db) }
     }
 
+    /// `LabelStore.projects` in SQLite (the protocol documents the semantics).
     public func projects() async throws -> [Project] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.projectColumns) FROM projects ORDER BY id").map(Self.project)
