@@ -6,12 +6,12 @@
 # Starts `BINARY serve --db …` (a new temporary SQLite file unless --db is given), adds an
 # administrator with `BINARY serve annotators add`, creates a project (M = 3) and comparisons
 # over the API, and runs N concurrent bot clients (Python threads, urllib) that fetch tasks and
-# answer them, recording every answer the server acknowledged (200). In the middle it kills the
-# server with SIGKILL — twice, at a third and two thirds of the answers — and restarts it on the
-# same database; the bots retry through the outage. At the end it reads the export route and
-# checks that every acknowledged answer is present exactly once, with the right annotator,
-# slot and choice, that no answer is there that was never acknowledged, and that every slot of
-# every comparison is answered. Exit status 0 when all holds, 1 otherwise.
+# answer them, recording every answer the server acknowledged (200); a bot stops after 2 s of
+# 204s. In the middle it kills the server with SIGKILL — twice, at a third and two thirds of the
+# answers — and restarts it on the same database; the bots retry through the outage. At the
+# end it reads the export route and checks that every acknowledged answer is present exactly
+# once, with the right annotator, slot and choice, that no answer is there that was never
+# acknowledged, and that every slot of every comparison is answered. Exit status 0 when all holds, 1 otherwise.
 #
 # Names carry a random suffix, so a shared PostgreSQL database can be used repeatedly:
 #   scripts/service-kill-test.sh .build/release/rlhf --db "$(scripts/postgres-local.sh start)"
@@ -109,6 +109,7 @@ for b in range(bots):
 
 acknowledged = []          # (comparison_id, slot, annotator, choice)
 lock = threading.Lock()
+outage = {"retries": 0, "duplicates": 0, "late": 0}   # requests that met a dead server; answers stored before a kill
 failures = []
 total = comparisons * M
 
@@ -116,13 +117,24 @@ def choice_for(name, comparison_id):
     return ["left", "right", "tie", "skip"][hashlib.sha256(f"{name}/{comparison_id}".encode()).digest()[0] % 4]
 
 def bot(name, token):
+    # A 204 means "nothing for you right now": another bot may still give a lease back (or, on
+    # PostgreSQL, hold the last open comparison locked for an instant), so a bot stops only
+    # after 2 s of 204s.
+    empty_since = None
     try:
         while time.monotonic() < deadline:
             try:
                 status, body = request("GET", f"/api/projects/{project}/next", token)
             except OSError:
+                with lock: outage["retries"] += 1
                 time.sleep(0.1); continue          # the server is down: try again
-            if status == 204: return
+            if status == 204:
+                if empty_since is None: empty_since = time.monotonic()
+                if time.monotonic() - empty_since > 2: return
+                time.sleep(0.2); continue
+            if empty_since is not None:
+                with lock: outage["late"] += 1
+                empty_since = None
             if status != 200:
                 failures.append(f"{name}: next gave {status} {body[:200]!r}"); return
             task = json.loads(body)
@@ -131,9 +143,12 @@ def bot(name, token):
                 try:
                     status, body = request("POST", f"/api/tasks/{task['id']}/answer", token, answer)
                 except OSError:
+                    with lock: outage["retries"] += 1
                     time.sleep(0.1); continue      # unknown whether it was stored: send it again
                 if status == 200:
-                    with lock: acknowledged.append((task["id"], task["slot"], name, answer["choice"]))
+                    with lock:
+                        acknowledged.append((task["id"], task["slot"], name, answer["choice"]))
+                        if json.loads(body).get("status") == "duplicate": outage["duplicates"] += 1
                 else:
                     failures.append(f"{name}: answer gave {status} {body[:200]!r}")
                 break
@@ -179,7 +194,9 @@ for r in rows:
 if len(rows) != total: failures.append(f"{len(rows)} answers exported, expected every slot: {total}")
 duplicates = len(acknowledged) - len(ack)
 log(f"{len(acknowledged)} answers acknowledged ({duplicates} acknowledged twice), {len(rows)} exported, "
-    f"{kills} kills, {bots} bots, {comparisons} comparisons × M = {M}, database {shown_db}")
+    f"{kills} kills, {bots} bots, {comparisons} comparisons × M = {M}, database {shown_db}; "
+    f"{outage['retries']} requests met a dead server, {outage['duplicates']} retried answers were already stored, "
+    f"{outage['late']} tasks came after a 204")
 if failures:
     for f in failures[:50]: log("FAIL", f)
     log(f"server log: {server_log.name}")

@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import RLHFService
 
-/// `rlhf serve`: the labeling service, and its annotators.
+/// `rlhf serve`: the labeling service (its default subcommand, `run`), and its annotators.
+///
+/// The service's options live on `run`, not here: a parent command with a required option
+/// (`--db`) would answer `rlhf serve annotators add --help` with its own help.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -12,20 +15,36 @@ struct Serve: AsyncParsableCommand {
             the answers; annotators sign in at the printed address with their token, or fetch \
             tasks from the JSON API (Docs/LabelingService.md is the contract). Everything is kept \
             in one SQLite file, or in PostgreSQL for a team (--db postgres://user:pass@host/db). \
-            The schema is created or upgraded at start. Ctrl-C (or SIGTERM) stops the service \
-            after the requests in flight; every acknowledged answer is already stored.
-
-            The service listens on 127.0.0.1 (this machine only) unless --host says otherwise; \
-            tokens travel in headers, so put it behind TLS before opening it to a network.
+            `rlhf serve --db …` is `rlhf serve run --db …`; its options: `rlhf serve run --help`.
 
             Examples:
-              rlhf serve annotators add alice --admin --db labels.db   # prints alice's token once
+              rlhf serve annotators add alice --admin --db labels.db
               rlhf serve annotators add bob --db labels.db
               rlhf serve --db labels.db --port 8080
               rlhf serve annotators list --db labels.db
               rlhf labels export --db labels.db --project classic-zpg --out answers.jsonl
             """,
-        subcommands: [ServeAnnotators.self])
+        subcommands: [ServeRun.self, ServeAnnotators.self],
+        defaultSubcommand: ServeRun.self)
+}
+
+/// `rlhf serve [run] --db …`: runs the service until SIGINT or SIGTERM.
+struct ServeRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the labeling service (the default of `rlhf serve`).",
+        discussion: """
+            Opens the database (a SQLite file, created if absent, or a PostgreSQL URL), creates or \
+            upgrades its schema, prints the address and serves until Ctrl-C (or SIGTERM), which \
+            stops it after the requests in flight; every acknowledged answer is already stored.
+
+            The service listens on 127.0.0.1 (this machine only) unless --host says otherwise; \
+            tokens travel in headers, so put it behind TLS before opening it to a network.
+
+            Examples:
+              rlhf serve --db labels.db
+              rlhf serve --db postgres://rlhf:secret@db.lab/labels --host 0.0.0.0 --port 8080 --lease 300
+            """)
 
     @OptionGroup var database: DatabaseOption
 
@@ -158,6 +177,8 @@ struct DatabaseOption: ParsableArguments {
         let store: any LabelStore
         do {
             store = try await openLabelStore(db)
+        } catch LabelStoreError.cannotOpen(_, let reason) {
+            throw ServeError("cannot open the database at \(displayName): \(reason)")
         } catch {
             throw ServeError("cannot open the database at \(displayName): \(error)")
         }

@@ -9,8 +9,8 @@ import Testing
 /// The happy path of every route of Docs/LabelingService.md, against the real stores.
 @Suite("Labeling service routes")
 struct ServiceRouteTests {
-    @Test("projects: 201 created, 200 the same again, 409 a different one", arguments: ServiceBackend.available)
-    func createProject(backend: ServiceBackend) async throws {
+    @Test("projects: 201 created, 200 the same again, 409 a different one", arguments: StoreBackend.allCases)
+    func createProject(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = f.project("p")
             let created = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name))
@@ -29,8 +29,8 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("comparisons: ids in the order sent, idempotent by key, 409 on different content", arguments: ServiceBackend.available)
-    func submitComparisons(backend: ServiceBackend) async throws {
+    @Test("comparisons: ids in the order sent, idempotent by key, 409 on different content", arguments: StoreBackend.allCases)
+    func submitComparisons(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = f.project("p")
             _ = try await client.call(.post, "/api/projects", token: f.adminToken, json: ServiceFixtures.projectBody(name))
@@ -61,8 +61,8 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("a task: leased, the same on asking again, answered, duplicate, status, results, export, statistics", arguments: ServiceBackend.available)
-    func taskLifecycle(backend: ServiceBackend) async throws {
+    @Test("a task: leased, the same on asking again, answered, duplicate, status, results, export, statistics", arguments: StoreBackend.allCases)
+    func taskLifecycle(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = f.project("p")
             let project = ServiceFixtures.segment(name)
@@ -179,8 +179,8 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("a simulated project's task carries the returns, the answer stream and the rewards", arguments: ServiceBackend.available)
-    func simulatedTask(backend: ServiceBackend) async throws {
+    @Test("a simulated project's task carries the returns, the answer stream and the rewards", arguments: StoreBackend.allCases)
+    func simulatedTask(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = f.project("sim")
             let project = ServiceFixtures.segment(name)
@@ -200,8 +200,8 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("an expired lease returns the slot to the queue", arguments: ServiceBackend.available)
-    func leaseExpiry(backend: ServiceBackend) async throws {
+    @Test("an expired lease returns the slot to the queue", arguments: StoreBackend.allCases)
+    func leaseExpiry(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend, configuration: ServiceConfiguration(leaseSeconds: 60)) { f, client in
             let name = f.project("lease")
             let project = ServiceFixtures.segment(name)
@@ -222,8 +222,8 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("an administrator adds an annotator whose token then works", arguments: ServiceBackend.available)
-    func addAnnotator(backend: ServiceBackend) async throws {
+    @Test("an administrator adds an annotator whose token then works", arguments: StoreBackend.allCases)
+    func addAnnotator(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let name = "carol-\(f.tag)"
             let created = try await client.call(.post, "/api/annotators", token: f.adminToken, json: #"{"name": "\#(name)", "admin": false}"#)
@@ -240,8 +240,8 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("the page: sign-in form, login sets the cookie, labeling and status pages, assets, logout", arguments: ServiceBackend.available)
-    func pageRoutes(backend: ServiceBackend) async throws {
+    @Test("the page: sign-in form, login sets the cookie, labeling and status pages, assets, logout", arguments: StoreBackend.allCases)
+    func pageRoutes(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let index = try await client.call(.get, "/")
             #expect(index.status == .ok)
@@ -293,8 +293,8 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("every response carries the security headers, errors included; 404 and 405 are JSON", arguments: ServiceBackend.available)
-    func securityHeadersAndRouterErrors(backend: ServiceBackend) async throws {
+    @Test("every response carries the security headers, errors included; 404 and 405 are JSON", arguments: StoreBackend.allCases)
+    func securityHeadersAndRouterErrors(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let notFound = try await client.call(.get, "/nowhere")
             #expect(notFound.status == .notFound)
@@ -321,8 +321,8 @@ struct ServiceRouteTests {
         }
     }
 
-    @Test("a live server answers over TCP, and refuses an oversized body with 413", arguments: ServiceBackend.available)
-    func liveServer(backend: ServiceBackend) async throws {
+    @Test("a live server answers over TCP, and refuses an oversized body with 413", arguments: StoreBackend.allCases)
+    func liveServer(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend, setup: .live) { f, client in
             let status = try await client.call(.get, "/api/status", token: f.aliceToken)
             #expect(status.status == .ok)

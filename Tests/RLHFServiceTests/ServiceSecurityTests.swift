@@ -24,8 +24,8 @@ struct ServiceSecurityTests {
 
     static let xRequest = HTTPField.Name("X-RLHF-Request")!
 
-    @Test("credentials, roles, ownership, limits and input: each case gets its exact status", arguments: ServiceBackend.available)
-    func cases(backend: ServiceBackend) async throws {
+    @Test("credentials, roles, ownership, limits and input: each case gets its exact status", arguments: StoreBackend.allCases)
+    func cases(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             // A project with one comparison; alice holds the lease of its only slot.
             let name = f.project("sec")
@@ -130,8 +130,8 @@ struct ServiceSecurityTests {
         }
     }
 
-    @Test("HTML and script in names, keys and projects are stored, returned only inside JSON, never put in a page", arguments: ServiceBackend.available)
-    func hostileText(backend: ServiceBackend) async throws {
+    @Test("HTML and script in names, keys and projects are stored, returned only inside JSON, never put in a page", arguments: StoreBackend.allCases)
+    func hostileText(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend) { f, client in
             let script = "<script>alert(1)</script><img src=x onerror=alert(2)>"
             let projectName = "\(script)-\(f.tag)"
@@ -181,8 +181,8 @@ struct ServiceSecurityTests {
         }
     }
 
-    @Test("an expired session is refused (401) and logout ends a session", arguments: ServiceBackend.available)
-    func sessions(backend: ServiceBackend) async throws {
+    @Test("an expired session is refused (401) and logout ends a session", arguments: StoreBackend.allCases)
+    func sessions(backend: StoreBackend) async throws {
         try await ServiceFixture.run(backend, configuration: ServiceConfiguration(sessionLifetimeSeconds: 3600)) { f, client in
             let first = try await Self.signIn(client, token: f.aliceToken)
             #expect(try await client.call(.get, "/api/status", headers: [.cookie: first]).status == .ok)

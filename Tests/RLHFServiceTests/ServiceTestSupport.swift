@@ -7,50 +7,22 @@ import RLHFService
 import Synchronization
 import Testing
 
-/// The stores the service tests run against: a temporary SQLite file always, and PostgreSQL
-/// when `RLHF_POSTGRES_URL` is set (`scripts/postgres-local.sh start` prints one).
-enum ServiceBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite, postgres
-
-    /// The backends available here.
-    static var available: [ServiceBackend] {
-        ProcessInfo.processInfo.environment["RLHF_POSTGRES_URL"].map { !$0.isEmpty } == true ? [.sqlite, .postgres] : [.sqlite]
-    }
-
-    var testDescription: String { rawValue }
-
-    /// A migrated store; for SQLite in a new temporary file, for PostgreSQL the shared database
-    /// (the tests keep apart by unique names).
-    func openStore() async throws -> any LabelStore {
-        let location: String
-        switch self {
-        case .sqlite:
-            location = FileManager.default.temporaryDirectory
-                .appendingPathComponent("rlhf-service-\(UUID().uuidString).db").path
-        case .postgres:
-            location = ProcessInfo.processInfo.environment["RLHF_POSTGRES_URL"]!
-        }
-        let store = try await openLabelStore(location)
-        try await store.migrate()
-        return store
-    }
-}
-
 /// A clock the tests move forward by hand. It starts at the real time: the stores purge
-/// expired sessions by the real clock, so a session of a clock in the past would be purged by
-/// another test's sign-in (PostgreSQL's database is shared).
+/// expired sessions by the real clock, so the session of a clock in the past would be purged
+/// by the next sign-in.
 final class ServiceTestClock: Sendable {
     private let date = Mutex(Date())
     var now: Date { date.withLock { $0 } }
     func advance(_ seconds: TimeInterval) { date.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
-/// A running service over a real store, with an administrator and two annotators.
+/// A running service over a real store (``LabelStoreFixture/withStore(_:_:)``), with an
+/// administrator and two annotators.
 struct ServiceFixture: Sendable {
     let store: any LabelStore
     let clock: ServiceTestClock
     let configuration: ServiceConfiguration
-    /// A suffix that makes this fixture's names unique in a shared database.
+    /// A suffix that makes this fixture's names unique.
     let tag: String
     let adminName: String
     let adminToken: String
@@ -62,14 +34,16 @@ struct ServiceFixture: Sendable {
     /// Builds the fixture over a new store of `backend` and runs `body` with a client of the
     /// application (`.router` unless `setup` says otherwise); closes the store afterwards.
     static func run(
-        _ backend: ServiceBackend,
+        _ backend: StoreBackend,
         setup: TestingSetup = .router,
         configuration: ServiceConfiguration = ServiceConfiguration(),
         _ body: @Sendable (ServiceFixture, any TestClientProtocol) async throws -> Void
     ) async throws {
-        let store = try await backend.openStore()
-        let tag = String(UUID().uuidString.prefix(8)).lowercased()
-        do {
+        // A fresh store (a temporary SQLite file, or a fresh PostgreSQL schema; the PostgreSQL
+        // case is skipped with a notice when RLHF_POSTGRES_URL is not set).
+        try await LabelStoreFixture.withStore(backend) { store in
+            try await store.migrate()
+            let tag = String(UUID().uuidString.prefix(8)).lowercased()
             let admin = try await AnnotatorEnrollment.add(name: "admin-\(tag)", isAdmin: true, to: store)
             let alice = try await AnnotatorEnrollment.add(name: "alice-\(tag)", isAdmin: false, to: store)
             let bob = try await AnnotatorEnrollment.add(name: "bob-\(tag)", isAdmin: false, to: store)
@@ -83,11 +57,7 @@ struct ServiceFixture: Sendable {
             let clock = fixture.clock
             let app = buildApplication(store: store, configuration: configuration, clock: { clock.now })
             try await app.test(setup) { client in try await body(fixture, client) }
-        } catch {
-            try? await store.close()
-            throw error
         }
-        try await store.close()
     }
 
     /// A project name unique to this fixture.

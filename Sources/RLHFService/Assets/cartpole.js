@@ -92,7 +92,7 @@
     }
     root.appendChild(svg('line', { x1: X(0), y1: ground + 10, x2: X(0), y2: ground + 20, stroke: '#374151', 'stroke-width': 2 }));
     root.appendChild(svg('text', { x: X(0), y: H - 8, 'text-anchor': 'middle', 'font-size': 13, fill: '#374151', 'font-family': 'sans-serif' }, '0'));
-    const clock = svg('text', { x: W - 8, y: 20, 'text-anchor': 'end', 'font-size': 14, fill: '#374151', 'font-family': 'sans-serif' }, '');
+    const clock = svg('text', { x: W / 2, y: 20, 'text-anchor': 'middle', 'font-size': 14, fill: '#374151', 'font-family': 'sans-serif' }, '');
     root.appendChild(clock);
 
     // Cart (moved by a transform), pole (rotated around the pivot), the ±θ limit and the push.

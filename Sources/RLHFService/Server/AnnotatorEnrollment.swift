@@ -13,20 +13,3 @@ public enum AnnotatorEnrollment {
         return (annotator, token)
     }
 }
-
-/// The JSON Lines export of a project's answers, shared by `GET /api/projects/{project}/export`
-/// and `rlhf labels export`: one answer a line, ordered by comparison id then slot.
-public enum LabelExport {
-    /// The export's content type.
-    public static let contentType = "application/x-ndjson; charset=utf-8"
-
-    /// The lines of `project`, each ending in a newline. Throws `LabelStoreError.unknownProject`.
-    public static func jsonLines(project: String, store: any LabelStore) async throws -> Data {
-        var data = Data()
-        for row in try await store.export(project: project) {
-            data.append(try ExportLine.text(row))
-            data.append(0x0A)
-        }
-        return data
-    }
-}

@@ -22,7 +22,8 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         self.headers = headers
     }
 
-    public var description: String { "\(status.code) \(message)" }
+    /// The message (the status is in ``status``).
+    public var description: String { message }
 
     /// 400: the body or a parameter is not what the route takes.
     static func badRequest(_ message: String) -> ServiceError { .init(.badRequest, message) }
