@@ -46,7 +46,11 @@ struct ServeRun: AsyncParsableCommand {
               rlhf serve --db postgres://rlhf:secret@db.lab/labels --host 0.0.0.0 --port 8080 --lease 300
             """)
 
-    @OptionGroup var database: DatabaseOption
+    @Option(help: ArgumentHelp("The label store: a SQLite file (created if absent) or a PostgreSQL URL.", valueName: "PATH|postgres://…"))
+    var db: String?
+
+    @Flag(help: "Try it: start with a ready project (pairs from a ZPG run on classic, in a new SQLite file unless --db is given) and print the address and an annotator's token to sign in with.")
+    var demo = false
 
     @Option(help: "The address to listen on (0.0.0.0 for every interface).")
     var host: String = "127.0.0.1"
@@ -61,6 +65,7 @@ struct ServeRun: AsyncParsableCommand {
     var sessionHours: Double = 12
 
     func validate() throws {
+        if db == nil && !demo { throw ValidationError("--db PATH|postgres://… is required (or --demo, to try the service on a new file)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0 ... 65535 (got \(port))") }
         guard leaseSeconds > 0 else { throw ValidationError("--lease must be a positive number of seconds (got \(leaseSeconds))") }
         guard sessionHours > 0, sessionHours.isFinite else { throw ValidationError("--session-hours must be positive (got \(sessionHours))") }
@@ -70,11 +75,24 @@ struct ServeRun: AsyncParsableCommand {
         let configuration = ServiceConfiguration(
             host: host, port: port, leaseSeconds: leaseSeconds,
             sessionLifetimeSeconds: Int((sessionHours * 3600).rounded()))
+        let location = db ?? (FileManager.default.temporaryDirectory.path + "/rlhf-demo-\(UUID().uuidString.prefix(8)).db")
+        let database = try DatabaseOption.parse(["--db", location])
         let store = try await database.open()
-        let host = self.host, shownDatabase = database.displayName
+        var signIn: (name: String, token: String)?
+        if demo {
+            do { signIn = try await DemoProject.install(into: store) } catch {
+                try? await store.close()
+                throw ServeError("cannot create the demo project in \(database.displayName): \(error)")
+            }
+        }
+        let host = self.host, shownDatabase = database.displayName, demoLogin = signIn
         let app = buildApplication(store: store, configuration: configuration, onServerRunning: { port in
             let shown = host.contains(":") ? "[\(host)]" : host
             printNow("rlhf serve: listening on http://\(shown):\(port)/ (database \(shownDatabase); Ctrl-C stops)")
+            if let demoLogin {
+                printNow("rlhf serve: demo project '\(DemoProject.name)' (pairs from a ZPG run on classic). Open http://\(shown):\(port)/ and sign in as \(demoLogin.name) with the token:")
+                printNow(demoLogin.token)
+            }
         })
         do {
             try await app.runService()
