@@ -13,12 +13,13 @@
 # once, with the right annotator, slot and choice, that no answer is there that was never
 # acknowledged, and that every slot of every comparison is answered. Exit status 0 when all holds, 1 otherwise.
 #
-# Names carry a random suffix, so a shared PostgreSQL database can be used repeatedly:
-#   scripts/service-kill-test.sh .build/release/rlhf --db "$(scripts/postgres-local.sh start)"
+# Names carry a random suffix, so a PostgreSQL database can be used repeatedly; a fresh schema
+# (`?schema=…`, created by the store) keeps it apart from tables of an older schema:
+#   scripts/service-kill-test.sh .build/release/rlhf --db "$(scripts/postgres-local.sh start)?schema=kill_$(date +%s)"
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
 fi
 BINARY="$1"; shift
