@@ -12,10 +12,12 @@ public func openLabelStore(_ location: String, timeout: TimeInterval = 15) async
     if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
         let store = try PostgresLabelStore(url: location)
         do {
-            try await withTimeout(seconds: timeout) {
-                try await store.checkConnection()
-                try await store.migrate()
-            }
+            // The timeout is the connection's own (NIO's, on its event loop), not a race against
+            // a sleeping task: when other work holds every thread of the concurrency pool, a
+            // sleeping task and the connection's answer wake up together, and the race would
+            // report a server that did answer as silent.
+            try await store.checkConnection(timeout: timeout)
+            try await store.migrate()
         } catch {
             try? await store.close()
             if let error = error as? LabelStoreError { throw error }
@@ -42,23 +44,4 @@ public func openLabelStore(_ location: String, timeout: TimeInterval = 15) async
         throw LabelStoreError.cannotOpen(location: location, reason: "\(error)")
     }
     return store
-}
-
-/// The error `withTimeout` throws when the operation did not finish in time.
-struct LabelStoreTimeout: Error, CustomStringConvertible {
-    var seconds: TimeInterval
-    var description: String { "no answer within \(seconds) s" }
-}
-
-/// Runs `operation`, throwing `LabelStoreTimeout` (and cancelling it) after `seconds`.
-func withTimeout<T: Sendable>(seconds: TimeInterval, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-            throw LabelStoreTimeout(seconds: seconds)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
 }

@@ -268,7 +268,7 @@ public final class PostgresLabelStore: LabelStore, Sendable {
     /// Opens one connection of its own and runs `SELECT 1`, so that a wrong password, an unknown
     /// database or a refused connection is reported at once with the server's reason (the
     /// client's pool would keep retrying instead). Throws `LabelStoreError.cannotOpen`.
-    func checkConnection() async throws {
+    func checkConnection(timeout: TimeInterval) async throws {
         let tls: PostgresConnection.Configuration.TLS
         do {
             switch parsed.sslmode {
@@ -276,9 +276,10 @@ public final class PostgresLabelStore: LabelStore, Sendable {
             case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
             default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
             }
-            let configuration = PostgresConnection.Configuration(
+            var configuration = PostgresConnection.Configuration(
                 host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password,
                 database: parsed.database, tls: tls)
+            configuration.options.connectTimeout = .milliseconds(Int64((max(timeout, 0.001) * 1000).rounded()))
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             do {
                 _ = try await connection.query("SELECT 1", logger: logger).collect()
