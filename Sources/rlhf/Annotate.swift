@@ -43,7 +43,7 @@ struct Annotate: ParsableCommand {
     var maxAnswers: Count?
 
     func run() throws {
-        let text = try String(decoding: RunOutput.readBounded(tokensFile, limit: 1 << 20, what: "the tokens file"), as: UTF8.self)
+        let text = try String(decoding: RunOutput.readBounded(tokensFile, limit: 1 << 20, what: "a file of tokens"), as: UTF8.self)
         let tokens = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !tokens.isEmpty else { throw ValidationError("\(tokensFile) has no token") }
         guard FeedbackConfiguration.isValidName(project) else { throw ValidationError("'\(project)' is not a project name") }

@@ -189,6 +189,8 @@ struct PreferenceSourceTests {
         #expect(Xoshiro256(stateHex: String(repeating: "0", count: 64)) == nil)
         #expect(Xoshiro256(stateHex: "xyz") == nil)
         #expect(Xoshiro256(stateHex: String(repeating: "g", count: 64)) == nil)
+        #expect(Xoshiro256(stateHex: "+" + hex.dropFirst()) == nil, "a sign is not a hex digit")
+        #expect(Xoshiro256(stateHex: hex.uppercased()) != nil)
     }
 
     @Test("trajectories are shown as the service's JSON: states, actions, rewards in snake_case")

@@ -157,17 +157,25 @@ public enum RunOutput {
         try write(Data(csv(state.records).utf8), to: directory + "/metrics.csv")
     }
 
-    /// The bytes of the file at `path`, refused by name when it is missing or larger than `limit`
-    /// bytes (checked before reading, so a huge file is not allocated).
+    /// The bytes of the file at `path`, refused by name when it is missing, a directory, or
+    /// larger than `limit` bytes (checked before reading, so a huge file is not allocated, and
+    /// again after, for a file that grew meanwhile). `what` names the file in messages ("a file
+    /// of labels").
     public static func readBounded(_ path: String, limit: Int, what: String) throws -> Data {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
-            throw RLHFError.io(path: path, message: "cannot read \(what): no such file")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw RLHFError.io(path: path, message: "no such file")
         }
-        if let size = (attributes[.size] as? NSNumber)?.intValue, size > limit {
-            throw RLHFError.io(path: path, message: "\(what) has \(size) bytes, more than the limit of \(limit)")
+        guard !isDirectory.boolValue else { throw RLHFError.io(path: path, message: "is a directory, not \(what)") }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if let size = (attributes?[.size] as? NSNumber)?.intValue, size > limit {
+            throw RLHFError.io(path: path, message: "is \(size.formatted) bytes, above the limit of \(limit.formatted) for \(what)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw RLHFError.io(path: path, message: "cannot read \(what)")
+            throw RLHFError.io(path: path, message: "cannot read the file")
+        }
+        guard data.count <= limit else {
+            throw RLHFError.io(path: path, message: "is above the limit of \(limit.formatted) bytes for \(what)")
         }
         return data
     }

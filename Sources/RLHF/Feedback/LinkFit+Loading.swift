@@ -42,21 +42,7 @@ extension LinkFit {
     /// line number (1-based): not JSON, a missing or mistyped field, an unknown choice, a label
     /// outside [0, 1], a non-finite return difference.
     public static func load(path: String, format: FileFormat = .auto, annotator: String? = nil) throws -> LoadedVotes {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw RLHFError.io(path: path, message: "no such file")
-        }
-        guard !isDirectory.boolValue else { throw RLHFError.io(path: path, message: "is a directory, not a file of labels") }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        if let size = (attributes?[.size] as? NSNumber)?.intValue, size > Limits.labelFileBytes {
-            throw RLHFError.io(path: path, message: "is \(size.formatted) bytes, above the limit of \(Limits.labelFileBytes.formatted) for a file of labels")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RLHFError.io(path: path, message: "cannot read the file")
-        }
-        guard data.count <= Limits.labelFileBytes else {
-            throw RLHFError.io(path: path, message: "is above the limit of \(Limits.labelFileBytes.formatted) bytes for a file of labels")
-        }
+        let data = try RunOutput.readBounded(path, limit: Limits.labelFileBytes, what: "a file of labels")
         return try parse(data, source: path, format: format, annotator: annotator)
     }
 

@@ -32,7 +32,7 @@ public struct RecordedPreferences: PreferenceSource {
     /// number; a key recorded twice with different answers is refused; every record must stand
     /// for `answersPerPair` answers.
     public init(path: String, answersPerPair: Int) throws {
-        let data = try RunOutput.readBounded(path, limit: Limits.answerFileBytes, what: "the answers file")
+        let data = try RunOutput.readBounded(path, limit: Limits.labelFileBytes, what: "a file of recorded answers")
         let decoder = RunOutput.decoder()
         var map = [String: Double?]()
         for (i, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {

@@ -72,7 +72,10 @@ extension Xoshiro256 {
     /// of a state that is not all zero.
     public init?(stateHex hex: String) {
         let digits = Array(hex.utf8)
-        guard digits.count == 64 else { return nil }
+        // Hexadecimal digits only: UInt64(_:radix:) alone would also take a sign ("+1…").
+        guard digits.count == 64, digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }) else {
+            return nil
+        }
         var words = [UInt64]()
         for i in 0..<4 {
             guard let w = UInt64(String(decoding: digits[(16 * i)..<(16 * i + 16)], as: UTF8.self), radix: 16) else { return nil }

@@ -31,15 +31,13 @@ public enum Limits {
     public static let episodes = 10_000_000
     /// Environment steps one update collects into a buffer (PPO), ≤ 10,000,000.
     public static let bufferSteps = 10_000_000
-    /// Bytes of a file of labels read by `rlhf fit-link` (an export of the labeling service or a
-    /// preference dataset), ≤ 1 GiB (a million answers with short trajectories is about 300 MB).
+    /// Bytes of a file of labels: read by `rlhf fit-link` (an export of the labeling service or a
+    /// preference dataset) or replayed by `--feedback replay` (recorded answers), ≤ 1 GiB (a million answers with short trajectories is about 300 MB).
     public static let labelFileBytes = 1 << 30
     /// Lines of a file of labels (answers of an export, pairs of a dataset), ≤ 10,000,000.
     public static let labelFileLines = 10_000_000
     /// Worker threads, ≤ 1,024.
     public static let threads = 1_024
-    /// Bytes of a file of recorded answers (`--feedback replay`) or labels (`rlhf fit-link`).
-    public static let answerFileBytes = 1 << 30
     /// Any other count a setting gives (iterations, rounds, epochs, updates, steps), ≤ 10⁹.
     public static let count = 1_000_000_000
 }

@@ -130,6 +130,11 @@ public final class ServicePreferenceSource: PreferenceSource, @unchecked Sendabl
                     throw RLHFError.invalidArgument(name: "feedback", message: "the service's results do not match the \(chunk.count) keys asked for")
                 }
                 for (i, result) in zip(chunk, results) {
+                    // An answer is used only for the pair it names: a reply out of order would
+                    // otherwise train on other pairs' labels without a word.
+                    guard result["key"] as? String == keys[i] else {
+                        throw RLHFError.invalidArgument(name: "feedback", message: "the service answered for '\(result["key"] as? String ?? "no key")' where pair '\(keys[i])' was asked")
+                    }
                     let left = result["left"] as? Int ?? 0, right = result["right"] as? Int ?? 0
                     let tie = result["tie"] as? Int ?? 0, skip = result["skip"] as? Int ?? 0
                     answers += left + right + tie + skip

@@ -1,4 +1,5 @@
 import Foundation
+import RLHF
 
 /// The checks of submitted values beyond their JSON types; each failure is a 400 whose
 /// message names the field.
@@ -79,8 +80,10 @@ enum RequestValidation {
     /// An answer stream: 64 hex digits (4 × 64 bits), or nil.
     static func answerStream(_ value: String?, field: String) throws -> String? {
         guard let value else { return nil }
-        guard value.utf8.count == 64, value.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }) else {
-            throw ServiceError.badRequest("field `\(field)` must be 64 hex digits (the generator's 4 × 64-bit state)")
+        // The generator's own reading of its state, so that whatever is accepted here is a stream
+        // a simulated annotator can draw from.
+        guard Xoshiro256(stateHex: value) != nil else {
+            throw ServiceError.badRequest("field `\(field)` must be 64 hex digits (the generator's 4 × 64-bit state, not all zero)")
         }
         return value.lowercased()
     }
