@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "RLHF", targets: ["RLHF"]),
         .library(name: "RLHFStudy", targets: ["RLHFStudy"]),
         .library(name: "RLHFService", targets: ["RLHFService"]),
+        .library(name: "RLHFGym", targets: ["RLHFGym"]),
         .executable(name: "rlhf", targets: ["rlhf"]),
     ],
     traits: [
@@ -68,12 +69,21 @@ let package = Package(
             ],
             resources: [.embedInCode("Assets")]
         ),
+        // Gymnasium environments (`--env gym:ID`): a Python worker process (gym_worker.py,
+        // embedded in the binary) steps them over a binary pipe protocol. No Swift dependency;
+        // Python and Gymnasium are needed only when a gym: environment runs.
+        .target(
+            name: "RLHFGym",
+            dependencies: ["RLHF"],
+            resources: [.embedInCode("gym_worker.py"), .embedInCode("gym_reference.py")]
+        ),
         .executableTarget(
             name: "rlhf",
             dependencies: [
                 "RLHF",
                 "RLHFStudy",
                 "RLHFService",
+                "RLHFGym",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -88,6 +98,7 @@ let package = Package(
         .target(name: "RLHFTestSupport", dependencies: ["RLHF"], path: "Tests/RLHFTestSupport"),
         .testTarget(name: "RLHFTests", dependencies: ["RLHF", "RLHFTestSupport"]),
         .testTarget(name: "RLHFStudyTests", dependencies: ["RLHFStudy", "RLHF", "RLHFTestSupport"]),
+        .testTarget(name: "RLHFGymTests", dependencies: ["RLHFGym", "RLHF", "RLHFTestSupport"]),
         .testTarget(name: "RLHFServiceTests", dependencies: [
             "RLHFService", "RLHF",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -92,14 +92,23 @@ enum ConfigurationOverrides {
                 case "slip": spec.slip = try e.value.number(k)
                 case "horizon": spec.horizon = try e.value.integer(k, minimum: 1)
                 case "step-reward": spec.stepReward = try e.value.number(k)
-                default: throw StudyError("unknown environment setting; known: name, label, slip, horizon, step-reward", key: k, at: e.keyLocation)
+                case "reference-return": spec.referenceReturn = try e.value.number(k)
+                case "args":
+                    // gym: environments: gymnasium.make's keyword arguments, KEY: VALUE.
+                    guard case .map(let args, _) = e.value else {
+                        throw StudyError("expected a map of keyword arguments (KEY: VALUE)", key: k, at: e.value.location)
+                    }
+                    var arguments: [String: String] = [:]
+                    for a in args { arguments[a.key] = try a.value.string("\(k).\(a.key)") }
+                    spec.arguments = arguments
+                default: throw StudyError("unknown environment setting; known: name, label, slip, horizon, step-reward, args, reference-return", key: k, at: e.keyLocation)
                 }
             }
         case .list:
             throw StudyError("expected an environment name or map", key: name, at: value.location)
         }
         do {
-            try spec.resolve().checkNormalizable(name: spec.name)
+            try spec.resolve().checkNormalizable(name: spec.name, spec: spec)
         } catch {
             throw StudyError("\(error)", key: name, at: value.location)
         }

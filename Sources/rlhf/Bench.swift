@@ -1,5 +1,6 @@
 import ArgumentParser
 import RLHF
+import RLHFGym
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +30,18 @@ struct Bench: AsyncParsableCommand {
 
     @Flag(help: "Measure only the CartPole rollouts (single-row and batched).")
     var cartpoleOnly = false
+
+    @Option(help: ArgumentHelp("Measure only Gymnasium environments (comma-separated ids, e.g. CartPole-v1,Pendulum-v1,HalfCheetah-v5,Hopper-v5): steps/s through the worker against Gymnasium's own vector loop in the same Python (--python, RLHF_PYTHON).", valueName: "ID,ID,..."))
+    var gym: String?
+
+    @Option(help: "Gymnasium measurements: environments stepped together (B).")
+    var gymEnvs: Int = 8
+
+    @Option(help: "Gymnasium measurements: lock-step steps timed (each of B environments).")
+    var gymSteps: Int = 2000
+
+    @Option(help: ArgumentHelp("Gymnasium measurements: the Python that runs Gymnasium (default: $RLHF_PYTHON, else python3).", valueName: "PATH"))
+    var python: String?
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -112,7 +125,25 @@ struct Bench: AsyncParsableCommand {
         """
     }
 
+    func runGym(_ ids: [String]) throws {
+        try Validate.atLeast(gymEnvs, 1, "gym-envs", atMost: GymSlots.maximumSlots)
+        try Validate.atLeast(gymSteps, 1, "gym-steps", atMost: Limits.count)
+        if let python { GymEnvironments.python = python }
+        var all: [GymBenchmark.Figures] = []
+        for id in ids {
+            let f = try GymBenchmark.measure(id: id, numEnvs: gymEnvs, steps: gymSteps)
+            all.append(f)
+            if !json {
+                print("gym:\(id)  B = \(f.numEnvs): worker \(fmt(f.bridgeBatchedStepsPerSecond, 0)) steps/s lock-step (\(fmt(f.bridgeSingleStepsPerSecond, 0)) one row a frame), Gymnasium's own vector loop \(fmt(f.gymnasiumStepsPerSecond, 0)); bridge slowdown \(fmt(f.slowdownBatched, 2))× lock-step, \(fmt(f.slowdownSingle, 2))× one row a frame")
+            }
+        }
+        if json { try printJSON(all) }
+    }
+
     func run() async throws {
+        if let gym {
+            return try runGym(gym.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
         if mlpOnly {
             let report = MLPReport(matrixKernel: NeuralBenchmark.kernel, matrixKernelsAvailable: NeuralBenchmark.availableKernels,
                                    mlpForwardBackwardMicrosWidth64: NeuralBenchmark.forwardBackwardMicros(width: 64, rounds: mlpRounds),

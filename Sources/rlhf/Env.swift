@@ -1,5 +1,6 @@
 import ArgumentParser
 import RLHF
+import RLHFGym
 
 struct Env: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +24,73 @@ struct Env: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    @Option(parsing: .unconditional, help: "gym: environments: episodes of the random policy's mean return.")
+    var episodes: Count = 1000
+
+    @Option(parsing: .unconditional, help: "gym: environments: seed of the random policy's episodes (episode e from stream (seed, e / 256, e % 256)).")
+    var seed: UInt64 = 0
+
+    @Flag(help: "gym: environments: also print every episode's return and length (JSON: returns, lengths).")
+    var returns = false
+
+    /// What `rlhf env gym:ID` prints.
+    struct GymReport: Encodable {
+        var name: String
+        var kind = "gymnasium"
+        var id: String
+        var gymnasium: String
+        var python: String
+        var observation: GymSpace
+        var action: GymSpace
+        var features: Int
+        var horizon: Int
+        var rewardThreshold: Double?
+        var trainable: Bool
+        var randomPolicy: RandomPolicy
+
+        struct RandomPolicy: Encodable {
+            var episodes: Int
+            var seed: UInt64
+            var meanReturn: Double
+            var standardError: Double
+            var meanLength: Double
+            var returns: [Double]?
+            var lengths: [Int]?
+        }
+    }
+
+    func describeGym(_ spec: EnvironmentSpec) throws {
+        try Validate.atLeast(episodes.value, 1, "episodes", atMost: Limits.episodes)
+        let slots = try GymEnvironments.open(spec)
+        defer { slots.worker.close() }
+        let d = slots.worker.description
+        let summaries = try slots.randomPolicyEpisodes(episodes: episodes.value, seed: seed)
+        let estimate = Estimate(samples: summaries.map(\.totalReturn))
+        let report = GymReport(
+            name: spec.name, id: d.id, gymnasium: d.gymnasium, python: d.python, observation: d.observation, action: d.action,
+            features: slots.worker.description.observation.isDiscrete ? d.observation.n ?? 1 : d.observation.size,
+            horizon: slots.horizon, rewardThreshold: d.rewardThreshold, trainable: d.action.isDiscrete,
+            randomPolicy: .init(episodes: episodes.value, seed: seed, meanReturn: estimate.mean, standardError: estimate.standardError,
+                                meanLength: Double(summaries.reduce(0) { $0 + $1.steps }) / Double(summaries.count),
+                                returns: returns ? summaries.map(\.totalReturn) : nil, lengths: returns ? summaries.map(\.steps) : nil))
+        if json { return try printJSON(report) }
+        func space(_ s: GymSpace) -> String {
+            s.isDiscrete ? "Discrete(\(s.n ?? 0)\((s.start ?? 0) != 0 ? ", start=\(s.start!)" : ""))"
+                : "Box(shape \(s.shape ?? []))" + (s.actionSpace.map { sp in
+                    if case let .box(low, high) = sp, low.count <= 8 { return " low \(low) high \(high)" }
+                    return ""
+                } ?? "")
+        }
+        print("environment       \(spec.name) (Gymnasium \(d.gymnasium), Python \(d.python))")
+        print("observation       \(space(d.observation))")
+        print("action            \(space(d.action))")
+        print("features          \(report.features)")
+        print("horizon H         \(report.horizon)" + (spec.horizon == nil ? " (the registered max_episode_steps)" : ""))
+        print("reward threshold  " + (d.rewardThreshold.map { fmt($0, 3) } ?? "none registered"))
+        print("random policy     \(fmt(estimate.mean, 4)) ± \(fmt(estimate.standardError, 4)) (mean return ± SE, \(episodes.value) episodes, seed \(seed); mean length \(fmt(report.randomPolicy.meanLength, 1)))")
+        if !report.trainable { print("training          not yet: the action space is a Box (continuous actions)") }
+    }
 
     struct Report: Encodable {
         var name: String
@@ -55,7 +123,9 @@ struct Env: ParsableCommand {
 
     func run() throws {
         let report: OtherReport
-        switch try dynamics.spec(name).resolve() {
+        let spec = try dynamics.spec(name)
+        if name.hasPrefix(GymEnvironments.prefix) { return try describeGym(spec) }
+        switch try spec.resolve() {
         case .gridWorld(let g):
             return try describe(g)
         case .bandit(let b):

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RLHF
 import RLHFService
+import RLHFGym
 
 @main
 struct RLHFCommand: AsyncParsableCommand {
@@ -23,6 +24,7 @@ struct RLHFCommand: AsyncParsableCommand {
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         LabelingService.registerClient(log: { printError($0) })
+        GymEnvironments.register()
         if let word = arguments.prefix(while: { $0 != "--" }).first(where: isJoinedFlags) {
             printError("Error: unknown option '\(word)' (options take two dashes, e.g. --json; to name a file that starts with '-', write ./\(word))")
             Foundation.exit(64)

@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; on classic slower than online rm-ppo, see the README).")
     var algorithm: AlgorithmName = .zpg
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (MLP policy), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features).", valueName: "NAME|PATH"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (MLP policy), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features), or gym:ID, any Gymnasium environment with a Discrete action space (gym:CartPole-v1, gym:Acrobot-v1; needs Python with Gymnasium, see --python).", valueName: "NAME|PATH"))
     var env: String = "classic"
 
     @OptionGroup(title: "Environment dynamics")
@@ -193,7 +193,7 @@ struct Train: ParsableCommand {
     func makeConfiguration() throws -> TrainConfiguration {
         var c = TrainConfiguration()
         c.algorithm = algorithm
-        c.environment = dynamics.spec(env)
+        c.environment = try dynamics.spec(env)
         c.link = try evaluatorOptions.linkFunction()
         c.evaluators = evaluators.value
         c.trim = trim
@@ -264,7 +264,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let config = try makeConfiguration()
         // A bad map or name, or an environment where every policy is as good, fails before anything else.
-        try config.environment.resolve().checkNormalizable(name: config.environment.name)
+        try config.environment.resolve().checkNormalizable(name: config.environment.name, spec: config.environment)
         let resumeState = try resume ? RunOutput.loadCheckpoint(in: out!, for: config) : nil
         let tabular = try config.environment.resolve().isTabular
         if config.policy == nil && !tabular && !quiet {

@@ -12,14 +12,27 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
     public var horizon: Int?
     /// Overrides the step reward (GridWorld).
     public var stepReward: Double?
+    /// Keyword arguments of the environment's constructor (`gym:` environments: passed to
+    /// `gymnasium.make`; each value is read as a JSON literal — a number, `true`, `[1, 2]` — or
+    /// else taken as a string). Nil or empty for environments that take none.
+    public var arguments: [String: String]?
+    /// The return that normalizes to 1 (``Normalization``), for environments whose best return
+    /// is not known to the toolkit (`gym:` environments without a registered `reward_threshold`).
+    public var referenceReturn: Double?
 
     /// Creates a spec.
-    public init(name: String, slip: Double? = nil, horizon: Int? = nil, stepReward: Double? = nil) {
+    public init(name: String, slip: Double? = nil, horizon: Int? = nil, stepReward: Double? = nil,
+                arguments: [String: String]? = nil, referenceReturn: Double? = nil) {
         self.name = name
         self.slip = slip
         self.horizon = horizon
         self.stepReward = stepReward
+        self.arguments = arguments
+        self.referenceReturn = referenceReturn
     }
+
+    /// Whether ``arguments`` holds any argument.
+    public var hasArguments: Bool { !(arguments ?? [:]).isEmpty }
 
     /// Every name that is not a file path.
     public static let knownNames = GridWorldPreset.names + ["cartpole", "bandit", "bandit-CxAxK"]
@@ -58,6 +71,12 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
         if let registered = EnvironmentRegistry.entry(named: name) {
             try registered.check(self)
             return .registered(registered)
+        }
+        if let provided = try EnvironmentRegistry.provided(self) {
+            return .registered(provided)
+        }
+        if hasArguments || referenceReturn != nil {
+            throw RLHFError.invalidArgument(name: "environment arguments", message: "'\(name)' takes no constructor arguments nor reference return (they are for gym: environments)")
         }
         if name == "cartpole" {
             if slip != nil || stepReward != nil {

@@ -29,12 +29,12 @@ extension EnvironmentSpec.Resolved {
     /// For environments with an exact model, ``Normalization/check(uniform:optimal:environment:)``
     /// on their exact values; environments with Monte-Carlo values are checked when a run
     /// starts (their V(uniform) is an estimate that costs rollouts).
-    public func checkNormalizable(name: String) throws {
+    public func checkNormalizable(name: String, spec: EnvironmentSpec? = nil) throws {
         switch self {
         case .gridWorld(let g): try Self.check(g.model, name)
         case .bandit(let b): try Self.check(b.model, name)
         case .cartPole: break
-        case .registered(let r): try r.check(EnvironmentSpec(name: name))
+        case .registered(let r): try r.check(spec ?? EnvironmentSpec(name: name))
         }
     }
 

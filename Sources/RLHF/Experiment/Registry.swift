@@ -67,6 +67,41 @@ public struct RegisteredEnvironment: Sendable {
     public let summary: String
     let check: @Sendable (EnvironmentSpec) throws -> Void
     let train: @Sendable (TrainConfiguration, Trainer.Hooks) throws -> TrainResult
+
+    /// An environment without an exact model, as a provider (``EnvironmentRegistry/registerProvider(prefix:resolve:)``)
+    /// returns it: Monte-Carlo values normalized between the uniform policy's (`uniformEpisodes`
+    /// episodes from a fixed stream) and `optimalValue`, MLP policies, every algorithm.
+    ///
+    /// - Parameters:
+    ///   - check: validates a spec (its options and arguments) before a run or a study starts.
+    ///   - make: builds the environment for one run.
+    ///   - failure: for an environment that runs outside the process (a simulator in a worker),
+    ///     the error that stopped it, if any: checked before every checkpoint and when the run
+    ///     ends, so a run whose simulator died never saves or reports numbers computed after
+    ///     the death (the last checkpoint stays usable for `--resume`).
+    public static func sampled<E: Environment>(
+        name: String, summary: String, uniformEpisodes: Int = Trainer.uniformValueEpisodes,
+        check: @escaping @Sendable (EnvironmentSpec) throws -> Void,
+        make: @escaping @Sendable (EnvironmentSpec) throws -> (env: E, optimalValue: Double, failure: @Sendable () -> (any Error)?)
+    ) -> RegisteredEnvironment where E.State: Codable & Sendable {
+        RegisteredEnvironment(name: name, isTabular: false, summary: summary, check: check, train: { config, hooks in
+            let made = try make(config.environment)
+            var guarded = hooks
+            guarded.checkpoint = { state in
+                if let f = made.failure() { throw f }
+                try hooks.checkpoint(state)
+            }
+            let result: TrainResult
+            do {
+                result = try Trainer.runSampled(made.env, optimalValue: made.optimalValue, uniformEpisodes: uniformEpisodes,
+                                                config, guarded)
+            } catch {
+                throw made.failure() ?? error
+            }
+            if let f = made.failure() { throw f }
+            return result
+        })
+    }
 }
 
 /// Environments a program added to the toolkit's: once registered, an environment runs by name
@@ -104,8 +139,8 @@ public enum EnvironmentRegistry {
     }
 
     static func noOptions(_ spec: EnvironmentSpec) throws {
-        if spec.slip != nil || spec.horizon != nil || spec.stepReward != nil {
-            throw RLHFError.invalidArgument(name: "slip / horizon / step reward", message: "'\(spec.name)' is a registered environment; these are GridWorld options")
+        if spec.slip != nil || spec.horizon != nil || spec.stepReward != nil || spec.hasArguments || spec.referenceReturn != nil {
+            throw RLHFError.invalidArgument(name: "slip / horizon / step reward", message: "'\(spec.name)' is a registered environment; these are GridWorld and gym: options")
         }
     }
 
@@ -123,6 +158,32 @@ public enum EnvironmentRegistry {
     /// The environment registered under `name`.
     public static func entry(named name: String) -> RegisteredEnvironment? {
         lock.withLock { entries.first { $0.name == name } }
+    }
+
+    nonisolated(unsafe) static var providers: [(prefix: String, resolve: @Sendable (EnvironmentSpec) throws -> RegisteredEnvironment)] = []
+
+    /// Registers a family of environments named `<prefix><id>` (the Gymnasium bridge registers
+    /// `gym:`): `resolve` turns a spec with such a name into its environment. It is called every
+    /// time a configuration is resolved, so it must not start anything costly; the returned
+    /// environment's check does the validation that may.
+    public static func registerProvider(prefix: String, resolve: @escaping @Sendable (EnvironmentSpec) throws -> RegisteredEnvironment) {
+        lock.withLock {
+            providers.removeAll { $0.prefix == prefix }
+            providers.append((prefix, resolve))
+        }
+    }
+
+    /// Prefixes of environment families the toolkit knows of, and what provides them.
+    static let knownPrefixes = ["gym:": "the Gymnasium bridge (module RLHFGym; the rlhf command has it: call GymEnvironments.register() in your own program)"]
+
+    /// The environment a provider gives for `spec`, nil when no provider's prefix matches.
+    static func provided(_ spec: EnvironmentSpec) throws -> RegisteredEnvironment? {
+        let provider = lock.withLock { providers.first { spec.name.hasPrefix($0.prefix) } }
+        if let provider { return try provider.resolve(spec) }
+        if let (prefix, what) = knownPrefixes.first(where: { spec.name.hasPrefix($0.key) }) {
+            throw RLHFError.invalidArgument(name: "environment", message: "'\(spec.name)' is a \(prefix) environment, which needs \(what)")
+        }
+        return nil
     }
 }
 

@@ -227,21 +227,25 @@ public enum Trainer {
 
     /// The uniform policy's value on an environment without an exact model, as every run
     /// normalizes by it: 20,000 episodes from a fixed stream (the same on any thread count).
-    public static func uniformValueEstimate<E: Environment>(_ env: E, threads: Int) -> Estimate {
+    public static func uniformValueEstimate<E: Environment>(_ env: E, threads: Int, episodes: Int = uniformValueEpisodes) -> Estimate {
         MonteCarlo.evaluateSync(env, family: UniformFamily<E>(actionCount: env.actionCount), parameters: [],
-                                episodes: 20_000, seed: uniformValueSeed, threads: threads).value
+                                episodes: episodes, seed: uniformValueSeed, threads: threads).value
     }
 
+    /// Episodes of the uniform policy's Monte-Carlo value on environments without an exact model.
+    public static let uniformValueEpisodes = 20_000
+
     /// An environment without an exact model: Monte-Carlo values with standard errors.
-    static func runSampled<E: Environment>(_ env: E, optimalValue: Double, _ config: TrainConfiguration,
-                                           _ hooks: Hooks) throws -> TrainResult where E.State: Codable & Sendable {
+    static func runSampled<E: Environment>(_ env: E, optimalValue: Double, uniformEpisodes: Int = uniformValueEpisodes,
+                                           _ config: TrainConfiguration, _ hooks: Hooks) throws -> TrainResult
+    where E.State: Codable & Sendable {
         guard config.resolvedPolicy(tabular: false) == .mlp else {
             throw RLHFError.invalidArgument(name: "policy", message: "a tabular policy needs a tabular environment; use --policy mlp on \(config.environment.name)")
         }
         let policy = try makePolicy(config, featureCount: env.featureCount, actionCount: env.actionCount)
         let family = NeuralFamily(env: env, policy: policy)
         let evaluated = NeuralFamily(env: env, policy: policy, greedy: config.resolvedEvaluation == .deterministic)
-        let uniform = uniformValueEstimate(env, threads: config.threads).mean
+        let uniform = uniformValueEstimate(env, threads: config.threads, episodes: uniformEpisodes).mean
         let episodes = config.evaluationEpisodes, threads = config.threads, seed = config.seed
         var evaluationIndex: UInt64 = 0
         let evaluate = { (theta: [Double]) -> (value: Double, standardError: Double?) in
