@@ -120,28 +120,36 @@ public enum GymEnvironments {
         return GymSlots(worker: worker, horizon: try horizon(spec, worker.description))
     }
 
-    /// The registry's entry for a `gym:` spec (nothing is started until it is checked or run).
+    /// The registry's entry for a `gym:` spec (nothing is started until it is checked or run):
+    /// a Discrete action space trains with every algorithm, a Box with ZPG and ZBCPG (a
+    /// Gaussian policy), the id's spaces being read when it is checked.
     static func registered(_ spec: EnvironmentSpec) throws -> RegisteredEnvironment {
         _ = try id(of: spec)
         _ = try keywordArguments(spec)
-        return RegisteredEnvironment.sampled(
-            name: spec.name, summary: "Gymnasium \(spec.name.dropFirst(prefix.count))", uniformEpisodes: uniformEpisodes,
-            check: { spec in
-                let d = try describe(spec)
-                _ = try horizon(spec, d)
-                _ = try referenceReturn(spec, d)
-                guard d.action.isDiscrete else { throw continuousNotYet(spec) }
-            },
-            make: { spec -> (env: GymEnvironment, optimalValue: Double, failure: @Sendable () -> (any Error)?) in
-                let slots = try open(spec)
-                guard slots.worker.description.action.isDiscrete else { throw continuousNotYet(spec) }
-                let reference = try referenceReturn(spec, slots.worker.description)
-                return (GymEnvironment(slots: slots), reference, { slots.failure })
-            })
+        let summary = "Gymnasium \(spec.name.dropFirst(prefix.count))"
+        let check: @Sendable (EnvironmentSpec) throws -> Void = { spec in
+            let d = try describe(spec)
+            _ = try horizon(spec, d)
+            _ = try referenceReturn(spec, d)
+        }
+        // The action space decides the trainer's path; it is known once the id is described
+        // (a worker started once per process and id, remembered), when a run checks or starts.
+        return RegisteredEnvironment.deferred(name: spec.name, summary: summary) { spec in
+            try entry(spec, summary: summary, check: check)
+        }
     }
 
-    static func continuousNotYet(_ spec: EnvironmentSpec) -> RLHFError {
-        RLHFError.invalidArgument(name: "environment", message: "\(spec.name) has a Box action space; training on continuous actions is not built yet (rlhf env and rlhf bench run it; environments with a Discrete action space train with every algorithm)")
+    static func entry(_ spec: EnvironmentSpec, summary: String, check: @escaping @Sendable (EnvironmentSpec) throws -> Void) throws -> RegisteredEnvironment {
+        if try describe(spec).action.isDiscrete {
+            return RegisteredEnvironment.sampled(name: spec.name, summary: summary, uniformEpisodes: uniformEpisodes, check: check) { spec in
+                let slots = try open(spec)
+                return (GymEnvironment(slots: slots), try referenceReturn(spec, slots.worker.description), { slots.failure })
+            }
+        }
+        return RegisteredEnvironment.continuous(name: spec.name, summary: summary, uniformEpisodes: uniformEpisodes, check: check) { spec in
+            let slots = try open(spec)
+            return (GymBoxEnvironment(slots: slots), try referenceReturn(spec, slots.worker.description), { slots.failure })
+        }
     }
 }
 

@@ -46,7 +46,8 @@ struct Env: ParsableCommand {
         var features: Int
         var horizon: Int
         var rewardThreshold: Double?
-        var trainable: Bool
+        /// Algorithms that train on it: every one on a Discrete action space, zpg and zbcpg on a Box.
+        var algorithms: [String]
         var randomPolicy: RandomPolicy
 
         struct RandomPolicy: Encodable {
@@ -70,7 +71,7 @@ struct Env: ParsableCommand {
         let report = GymReport(
             name: spec.name, id: d.id, gymnasium: d.gymnasium, python: d.python, observation: d.observation, action: d.action,
             features: slots.worker.description.observation.isDiscrete ? d.observation.n ?? 1 : d.observation.size,
-            horizon: slots.horizon, rewardThreshold: d.rewardThreshold, trainable: d.action.isDiscrete,
+            horizon: slots.horizon, rewardThreshold: d.rewardThreshold, algorithms: d.action.isDiscrete ? AlgorithmName.builtIn.map(\.rawValue) : ["zpg", "zbcpg"],
             randomPolicy: .init(episodes: episodes.value, seed: seed, meanReturn: estimate.mean, standardError: estimate.standardError,
                                 meanLength: Double(summaries.reduce(0) { $0 + $1.steps }) / Double(summaries.count),
                                 returns: returns ? summaries.map(\.totalReturn) : nil, lengths: returns ? summaries.map(\.steps) : nil))
@@ -89,7 +90,7 @@ struct Env: ParsableCommand {
         print("horizon H         \(report.horizon)" + (spec.horizon == nil ? " (the registered max_episode_steps)" : ""))
         print("reward threshold  " + (d.rewardThreshold.map { fmt($0, 3) } ?? "none registered"))
         print("random policy     \(fmt(estimate.mean, 4)) ± \(fmt(estimate.standardError, 4)) (mean return ± SE, \(episodes.value) episodes, seed \(seed); mean length \(fmt(report.randomPolicy.meanLength, 1)))")
-        if !report.trainable { print("training          not yet: the action space is a Box (continuous actions)") }
+        print("training          " + (d.action.isDiscrete ? "every algorithm (softmax MLP policy)" : "zpg and zbcpg (Gaussian MLP policy; the baselines need discrete actions yet)"))
     }
 
     struct Report: Encodable {
@@ -137,6 +138,12 @@ struct Env: ParsableCommand {
             report = OtherReport(name: name, kind: "cartpole", states: nil, features: c.featureCount, actions: c.actionCount,
                                  horizon: c.horizon, uniformValue: e.mean, uniformValueSe: e.standardError,
                                  optimalValue: Double(c.horizon))
+        case .pendulum(let p):
+            let e = MonteCarlo.evaluateSync(p, family: UniformBoxFamily(env: p), parameters: [], episodes: Trainer.uniformValueEpisodes,
+                                            seed: Trainer.uniformValueSeed, threads: Parallel.coreCount).value
+            report = OtherReport(name: name, kind: "pendulum (Gymnasium's Pendulum-v1; one torque in [-2, 2]: actions is the box's dimension)",
+                                 states: nil, features: p.featureCount, actions: 1, horizon: p.horizon, uniformValue: e.mean,
+                                 uniformValueSe: e.standardError, optimalValue: 0)
         case .registered(let r):
             throw ValidationError("'\(r.name)' is an environment a program registered (\(r.summary)); describe it from that program")
         }
@@ -147,7 +154,7 @@ struct Env: ParsableCommand {
         print("actions |A|       \(report.actions)")
         print("horizon H         \(report.horizon)")
         print("V(uniform)        \(fmt(report.uniformValue, 6))" + (report.uniformValueSe.map { " ± \(fmt($0, 6)) (Monte-Carlo, 20,000 episodes)" } ?? ""))
-        print("V*                \(fmt(report.optimalValue, 6))" + (report.uniformValueSe != nil ? " (the horizon: every step rewards 1)" : ""))
+        print("V*                \(fmt(report.optimalValue, 6))" + (report.uniformValueSe != nil ? (report.optimalValue == 0 ? " (every reward is ≤ 0)" : " (the horizon: every step rewards 1)") : ""))
     }
 
     func describe(_ env: GridWorld) throws {

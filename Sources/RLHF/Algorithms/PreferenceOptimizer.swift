@@ -51,7 +51,7 @@ struct BlockEstimate {
 }
 
 /// Reusable buffers and actors of one block's worker, so that iterations allocate nothing.
-final class ZerothOrderWorker<F: PolicyFamily>: @unchecked Sendable {
+final class ZerothOrderWorker<F: EpisodicPolicyFamily>: @unchecked Sendable {
     /// v, a unit vector over the block's coordinates.
     var direction: [Double]
     /// θ + μ v.
@@ -78,11 +78,11 @@ final class ZerothOrderWorker<F: PolicyFamily>: @unchecked Sendable {
 /// (seed, t, b, n); v is left in the worker. Pair n's key is `<name>/t<t>/b<b>/n<n>`. With
 /// `display`, each request carries both trajectories' JSON (for a source that shows them to
 /// people); otherwise nothing is recorded.
-func proposeBlock<E: Environment, F: PolicyFamily>(
+func proposeBlock<E: EpisodicEnvironment, F: EpisodicPolicyFamily>(
     env: E, family: F, myopicDiscount: Double, display: Bool, theta: UnsafeBufferPointer<Double>,
     coordinates: [Int], mu: Double, pairs: Int, seed: UInt64, iteration t: Int, block b: Int,
     name: String, worker: ZerothOrderWorker<F>
-) -> Result<(requests: [ComparisonRequest], steps: Int), any Error> where F.State == E.State {
+) -> Result<(requests: [ComparisonRequest], steps: Int), any Error> where F.State == E.State, F.Action == E.Action {
     var rng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b))
     worker.direction.withUnsafeMutableBufferPointer { rng.fillUnitSphere($0) }
     for i in 0..<theta.count { worker.perturbed[i] = theta[i] }
@@ -97,7 +97,7 @@ func proposeBlock<E: Environment, F: PolicyFamily>(
             var pairRng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b), UInt64(n + 1))
             let key = "\(name)/t\(t)/b\(b)/n\(n)"
             if display {
-                var r0 = DisplayRecorder<E.State, Int>(), r1 = DisplayRecorder<E.State, Int>()
+                var r0 = DisplayRecorder<E.State, E.Action>(), r1 = DisplayRecorder<E.State, E.Action>()
                 var failure: (any Error)?
                 let (request, taken) = env.proposeComparison(key: key, &worker.base, &worker.candidate, recorders: &r0, &r1,
                                                              myopicDiscount: myopicDiscount, using: &pairRng) { a, r0, b, r1, _ in
@@ -107,7 +107,7 @@ func proposeBlock<E: Environment, F: PolicyFamily>(
                 requests.append(request)
                 steps += taken
             } else {
-                var none0 = NoRecording<E.State, Int>(), none1 = NoRecording<E.State, Int>()
+                var none0 = NoRecording<E.State, E.Action>(), none1 = NoRecording<E.State, E.Action>()
                 let (request, taken) = env.proposeComparison(key: key, &worker.base, &worker.candidate, recorders: &none0, &none1,
                                                              myopicDiscount: myopicDiscount, using: &pairRng) { a, _, b, _, _ in
                     (a.shown, b.shown, nil)

@@ -46,7 +46,7 @@ public struct ZBCPGHyperparameters: Sendable, Equatable, Codable {
 /// Each iteration costs K·N·M queries. With K = 1 the block is every coordinate in order and
 /// the numbers are ZPG's exactly. In random mode, one block of b coordinates is drawn per
 /// iteration from stream (seed, t, 0xB10C) and the iteration costs N·M queries.
-public struct ZBCPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.State == E.State {
+public struct ZBCPG<E: EpisodicEnvironment, F: EpisodicPolicyFamily>: PreferenceOptimizer where F.State == E.State, F.Action == E.Action {
     /// The hyperparameters.
     public let hyper: ZBCPGHyperparameters
     /// The environment rollouts run in.

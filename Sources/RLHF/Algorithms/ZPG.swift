@@ -34,7 +34,7 @@ public struct ZPGHyperparameters: Sendable, Equatable, Codable {
 /// 4. θ ← θ + α ĝ (ĝ's norm clipped if asked).
 /// Each iteration costs N·M queries and 2N rollouts. It is ZBCPG with one block: the random
 /// streams are the same, so `ZBCPG` with K = 1 reproduces ZPG exactly.
-public struct ZPG<E: Environment, F: PolicyFamily>: PreferenceOptimizer where F.State == E.State {
+public struct ZPG<E: EpisodicEnvironment, F: EpisodicPolicyFamily>: PreferenceOptimizer where F.State == E.State, F.Action == E.Action {
     /// The hyperparameters.
     public let hyper: ZPGHyperparameters
     /// The environment rollouts run in.

@@ -115,9 +115,9 @@ public enum MonteCarlo {
     /// numbers), run synchronously on up to `threads` threads with ``Parallel/map(_:threads:_:)``:
     /// for evaluation points inside a training loop.
     @inlinable
-    public static func evaluateSync<E: Environment, F: PolicyFamily>(
+    public static func evaluateSync<E: EpisodicEnvironment, F: EpisodicPolicyFamily>(
         _ env: E, family: F, parameters: [Double], episodes: Int, seed: UInt64, threads: Int
-    ) -> (value: Estimate, steps: Int) where F.State == E.State {
+    ) -> (value: Estimate, steps: Int) where F.State == E.State, F.Action == E.Action {
         let chunks = (episodes + chunkSize - 1) / chunkSize
         let results = Parallel.map(chunks, threads: threads) { c in
             runChunk(env, family: family, theta: parameters, chunk: c, episodes: episodes, seed: seed)
@@ -223,9 +223,9 @@ public enum MonteCarlo {
 
     /// Rolls out chunk `c` of an evaluation.
     @inlinable
-    static func runChunk<E: Environment, F: PolicyFamily>(
+    static func runChunk<E: EpisodicEnvironment, F: EpisodicPolicyFamily>(
         _ env: E, family: F, theta: [Double], chunk c: Int, episodes: Int, seed: UInt64
-    ) -> (RunningMoments, Int) where F.State == E.State {
+    ) -> (RunningMoments, Int) where F.State == E.State, F.Action == E.Action {
         var rng = Xoshiro256(seed: seed, stream: UInt64(c))
         var actor = theta.withUnsafeBufferPointer { family.makeActor($0) }
         var m = RunningMoments()

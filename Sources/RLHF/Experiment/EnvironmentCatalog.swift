@@ -35,7 +35,7 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
     public var hasArguments: Bool { !(arguments ?? [:]).isEmpty }
 
     /// Every name that is not a file path.
-    public static let knownNames = GridWorldPreset.names + ["cartpole", "bandit", "bandit-CxAxK"]
+    public static let knownNames = GridWorldPreset.names + ["cartpole", "pendulum", "bandit", "bandit-CxAxK"]
 
     /// Options for a map file when no override is given: the `classic` dynamics.
     public static let defaultFileOptions = GridWorld.Options(slip: 0.2, horizon: 20, stepReward: -0.02)
@@ -50,13 +50,15 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
         case gridWorld(GridWorld)
         case bandit(LinearBandit)
         case cartPole(CartPole)
+        /// Gymnasium's Pendulum-v1, native (a box of actions: ZPG and ZBCPG with a Gaussian policy).
+        case pendulum(Pendulum)
         /// One a program registered (``EnvironmentRegistry``).
         case registered(RegisteredEnvironment)
 
         /// Whether the environment has an exact model (values are exact, PPO uses its tabular defaults).
         public var isTabular: Bool {
             switch self {
-            case .cartPole: return false
+            case .cartPole, .pendulum: return false
             case .registered(let r): return r.isTabular
             case .gridWorld, .bandit: return true
             }
@@ -83,6 +85,12 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
                 throw RLHFError.invalidArgument(name: "slip / step reward", message: "cartpole has neither (GridWorld options)")
             }
             return .cartPole(try CartPole.validated(horizon: horizon ?? 500))
+        }
+        if name == "pendulum" {
+            if slip != nil || stepReward != nil {
+                throw RLHFError.invalidArgument(name: "slip / step reward", message: "pendulum has neither (GridWorld options)")
+            }
+            return .pendulum(try Pendulum.validated(horizon: horizon ?? 200))
         }
         if name == "bandit" || name.hasPrefix("bandit-") {
             var sizes = EnvironmentSpec.defaultBandit

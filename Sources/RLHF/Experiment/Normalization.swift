@@ -33,7 +33,7 @@ extension EnvironmentSpec.Resolved {
         switch self {
         case .gridWorld(let g): try Self.check(g.model, name)
         case .bandit(let b): try Self.check(b.model, name)
-        case .cartPole: break
+        case .cartPole, .pendulum: break
         case .registered(let r): try r.check(spec ?? EnvironmentSpec(name: name))
         }
     }

@@ -86,21 +86,58 @@ public struct RegisteredEnvironment: Sendable {
     ) -> RegisteredEnvironment where E.State: Codable & Sendable {
         RegisteredEnvironment(name: name, isTabular: false, summary: summary, check: check, train: { config, hooks in
             let made = try make(config.environment)
-            var guarded = hooks
-            guarded.checkpoint = { state in
-                if let f = made.failure() { throw f }
-                try hooks.checkpoint(state)
+            return try guarded(hooks, failure: made.failure) {
+                try Trainer.runSampled(made.env, optimalValue: made.optimalValue, uniformEpisodes: uniformEpisodes, config, $0)
             }
-            let result: TrainResult
-            do {
-                result = try Trainer.runSampled(made.env, optimalValue: made.optimalValue, uniformEpisodes: uniformEpisodes,
-                                                config, guarded)
-            } catch {
-                throw made.failure() ?? error
-            }
-            if let f = made.failure() { throw f }
-            return result
         })
+    }
+
+    /// An environment with a box of actions (continuous control), as a provider returns it:
+    /// ZPG and ZBCPG with a Gaussian MLP policy (``Trainer``'s continuous path), Monte-Carlo
+    /// values normalized between the uniform random policy's and `optimalValue`; `check`,
+    /// `make` and `failure` as in ``sampled(name:summary:uniformEpisodes:check:make:)``.
+    public static func continuous<E: EpisodicEnvironment>(
+        name: String, summary: String, uniformEpisodes: Int = Trainer.uniformValueEpisodes,
+        check: @escaping @Sendable (EnvironmentSpec) throws -> Void,
+        make: @escaping @Sendable (EnvironmentSpec) throws -> (env: E, optimalValue: Double, failure: @Sendable () -> (any Error)?)
+    ) -> RegisteredEnvironment where E.Action == [Double], E.State: Codable & Sendable {
+        RegisteredEnvironment(name: name, isTabular: false, summary: summary, check: check, train: { config, hooks in
+            let made = try make(config.environment)
+            return try guarded(hooks, failure: made.failure) {
+                try Trainer.runContinuous(made.env, optimalValue: made.optimalValue, uniformEpisodes: uniformEpisodes, config, $0)
+            }
+        })
+    }
+
+    /// An environment whose kind is known only when a run starts (a simulator's action space
+    /// read from it): `entry` gives the environment proper for a spec, when a run checks or
+    /// trains it.
+    public static func deferred(name: String, summary: String,
+                                entry: @escaping @Sendable (EnvironmentSpec) throws -> RegisteredEnvironment) -> RegisteredEnvironment {
+        RegisteredEnvironment(name: name, isTabular: false, summary: summary, check: { spec in
+            try entry(spec).check(spec)
+        }, train: { config, hooks in
+            try entry(config.environment).train(config, hooks)
+        })
+    }
+
+    /// Runs `body` with hooks that refuse to checkpoint after `failure` reports one, and lets
+    /// the failure (when there is one) replace whatever the run returned or threw.
+    static func guarded(_ hooks: Trainer.Hooks, failure: @escaping @Sendable () -> (any Error)?,
+                        _ body: (Trainer.Hooks) throws -> TrainResult) throws -> TrainResult {
+        var guarded = hooks
+        guarded.checkpoint = { state in
+            if let f = failure() { throw f }
+            try hooks.checkpoint(state)
+        }
+        let result: TrainResult
+        do {
+            result = try body(guarded)
+        } catch {
+            throw failure() ?? error
+        }
+        if let f = failure() { throw f }
+        return result
     }
 }
 

@@ -79,6 +79,9 @@ public enum Trainer {
             return try runTabular(b, config, hooks)
         case .cartPole(let c):
             return try runSampled(c, optimalValue: Double(c.horizon), config, hooks)
+        case .pendulum(let p):
+            // Every reward is ≤ 0: 0 bounds the best return.
+            return try runContinuous(p, optimalValue: 0, config, hooks)
         case .registered(let r):
             return try r.train(config, hooks)
         }
@@ -223,7 +226,7 @@ public enum Trainer {
 
     /// Seed of the Monte-Carlo estimate of the uniform policy's value: fixed, so that every run's
     /// normalization is the same.
-    static let uniformValueSeed: UInt64 = 0x0B5E
+    public static let uniformValueSeed: UInt64 = 0x0B5E
 
     /// The uniform policy's value on an environment without an exact model, as every run
     /// normalizes by it: 20,000 episodes from a fixed stream (the same on any thread count).
@@ -246,15 +249,7 @@ public enum Trainer {
         let family = NeuralFamily(env: env, policy: policy)
         let evaluated = NeuralFamily(env: env, policy: policy, greedy: config.resolvedEvaluation == .deterministic)
         let uniform = uniformValueEstimate(env, threads: config.threads, episodes: uniformEpisodes).mean
-        let episodes = config.evaluationEpisodes, threads = config.threads, seed = config.seed
-        var evaluationIndex: UInt64 = 0
-        let evaluate = { (theta: [Double]) -> (value: Double, standardError: Double?) in
-            // Each evaluation point has its own stream, independent of the training streams.
-            evaluationIndex += 1
-            let e = MonteCarlo.evaluateSync(env, family: evaluated, parameters: theta, episodes: episodes,
-                                            seed: seed ^ 0xE7A1_0000_0000 &+ evaluationIndex, threads: threads).value
-            return (e.mean, e.standardError)
-        }
+        let evaluate = monteCarloEvaluator(env, evaluated, config)
         if !config.algorithm.isZerothOrder {
             return try runBaseline(env, policy: policy, evaluate: evaluate, uniform: uniform, optimal: optimalValue,
                                    exact: false, config, hooks)
@@ -264,11 +259,11 @@ public enum Trainer {
     }
 
     /// Builds ZPG or ZBCPG and runs the loop.
-    static func drive<E: Environment, F: PolicyFamily>(
+    static func drive<E: EpisodicEnvironment, F: EpisodicPolicyFamily>(
         _ env: E, _ family: F, initial: [Double], blocks: [[Int]]?,
         evaluate: @escaping ([Double]) -> (value: Double, standardError: Double?),
         uniform: Double, optimal: Double, exact: Bool, _ config: TrainConfiguration, _ hooks: Hooks
-    ) throws -> TrainResult where F.State == E.State {
+    ) throws -> TrainResult where F.State == E.State, F.Action == E.Action {
         let panel = try config.makePanel()
         let source = try preferenceSource(env, panel: panel, config)
         let d = family.parameterCount

@@ -7,10 +7,9 @@ import Darwin
 /// A parametrized family of policies π_θ over any kind of action, θ one flat vector: the
 /// acting side of ``PolicyFamily`` without its restriction to finite actions.
 ///
-/// ``PolicyFamily`` (finite actions) is unchanged; the finite families also conform to this
-/// protocol (``TabularSoftmax``, ``NeuralTabularFamily``, ``NeuralFamily``), and so does the
-/// continuous ``GaussianPolicyFamily``, so code that only makes and updates actors can be written
-/// once for both.
+/// ``PolicyFamily`` refines it to finite actions (``TabularSoftmax``, ``NeuralTabularFamily``,
+/// ``NeuralFamily``); the continuous ``GaussianPolicyFamily`` conforms directly, so code that
+/// only makes and updates actors (ZPG, ZBCPG, Monte-Carlo evaluation) is written once for both.
 public protocol EpisodicPolicyFamily: Sendable {
     /// The state type the policies read.
     associatedtype State
@@ -25,21 +24,6 @@ public protocol EpisodicPolicyFamily: Sendable {
     func makeActor(_ theta: UnsafeBufferPointer<Double>) -> Actor
     /// Rewrites `actor` to act as π_θ.
     func update(_ actor: inout Actor, to theta: UnsafeBufferPointer<Double>)
-}
-
-extension TabularSoftmax: EpisodicPolicyFamily {
-    /// An action index.
-    public typealias Action = Int
-}
-
-extension NeuralTabularFamily: EpisodicPolicyFamily {
-    /// An action index.
-    public typealias Action = Int
-}
-
-extension NeuralFamily: EpisodicPolicyFamily {
-    /// An action index.
-    public typealias Action = Int
 }
 
 /// A ``GaussianPolicy`` acting in a box-action environment: every step reads the state's

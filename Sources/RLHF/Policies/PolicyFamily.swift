@@ -13,24 +13,13 @@ public protocol EpisodicActor {
 /// `State`.
 public protocol PolicyActor: EpisodicActor where Action == Int {}
 
-/// A parametrized family of stationary policies π_θ with θ one flat vector (spec §4).
+/// A parametrized family of stationary policies π_θ over a finite action set, θ one flat
+/// vector (spec §4): an ``EpisodicPolicyFamily`` whose actions are indices.
 ///
 /// Zeroth-order methods only need two things of it: the dimension d, and a way to turn a
 /// parameter vector into something that acts. Actors are updated in place so that the hot loop
 /// allocates nothing.
-public protocol PolicyFamily: Sendable {
-    /// The state type the policies read.
-    associatedtype State
-    /// The acting form of one parameter vector.
-    associatedtype Actor: PolicyActor where Actor.State == State
-
-    /// The number of parameters d.
-    var parameterCount: Int { get }
-    /// Creates the actor of θ.
-    func makeActor(_ theta: UnsafeBufferPointer<Double>) -> Actor
-    /// Rewrites `actor` to act as π_θ.
-    func update(_ actor: inout Actor, to theta: UnsafeBufferPointer<Double>)
-}
+public protocol PolicyFamily: EpisodicPolicyFamily where Action == Int, Actor: PolicyActor {}
 
 extension TabularActor: PolicyActor {
     public typealias State = Int
