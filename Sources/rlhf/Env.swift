@@ -4,19 +4,25 @@ import RLHFGym
 
 struct Env: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Describe an environment: a GridWorld's map, sizes and exact values; CartPole's and the bandit's sizes and values.",
+        abstract: "Describe an environment: a GridWorld's map, sizes and exact values; CartPole's, Pendulum's and the bandit's sizes and values; a Gymnasium environment's spaces, horizon and random-policy return.",
         discussion: """
             Prints the map, |S| (non-wall cells), |A| = 4, the tabular policy dimension d = |S|·|A|, \
             the exact value of the uniform policy V(uniform) and the optimal finite-horizon value V*.
 
             For `cartpole` V(uniform) is a Monte-Carlo estimate (20,000 episodes, with its standard \
-            error) and V* the horizon; for `bandit` and `bandit-CxAxK` both are exact.
+            error) and V* the horizon; for `pendulum` V(uniform) is the uniform box policy's \
+            estimate and V* = 0 (every reward is ≤ 0); for `bandit` and `bandit-CxAxK` both are exact.
+
+            For `gym:ID` (any Gymnasium environment; Python with Gymnasium, see --python) it prints \
+            the observation and action spaces, the horizon (the registered max_episode_steps), \
+            the reward threshold and the random policy's mean return with its standard error \
+            over --episodes episodes (--returns: every episode's).
 
             Map files use one character a cell: `.` floor, `#` wall, `S` start (exactly one), \
             `G` goal (+1, ends the episode), `T` trap (−1, ends the episode).
             """)
 
-    @Argument(help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole, bandit or bandit-CxAxK.", valueName: "NAME|PATH"))
+    @Argument(help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole, pendulum, bandit, bandit-CxAxK or gym:ID.", valueName: "NAME|PATH"))
     var name: String = "classic"
 
     @OptionGroup(title: "Dynamics")

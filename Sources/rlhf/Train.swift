@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Algorithm: zpg, zbcpg (zeroth-order, no reward model); rm-ppo, rm-ppo-offline, dpo, online-dpo (baselines); ppo-true-reward (sanity check, no queries); bilevel (spec §5; on classic slower than online rm-ppo, see the README).")
     var algorithm: AlgorithmName = .zpg
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (MLP policy), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features), or gym:ID, any Gymnasium environment with a Discrete action space (gym:CartPole-v1, gym:Acrobot-v1; needs Python with Gymnasium, see --python).", valueName: "NAME|PATH"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("A GridWorld preset (classic, traps, cliff, open-N), a map file path, cartpole (MLP policy), pendulum (a box of actions: zpg and zbcpg, Gaussian policy), bandit or bandit-CxAxK (a linear bandit: contexts × actions × features), or gym:ID, any Gymnasium environment (gym:CartPole-v1, gym:Pendulum-v1, gym:Hopper-v5; Discrete actions: every algorithm, Box actions: zpg and zbcpg; needs Python with Gymnasium, see --python).", valueName: "NAME|PATH"))
     var env: String = "classic"
 
     @OptionGroup(title: "Environment dynamics")

@@ -23,7 +23,7 @@ final class DelayedPanel: PreferenceSource, @unchecked Sendable {
     func judge(_ requests: [ComparisonRequest]) throws -> [Double?] {
         lock.lock()
         batches.append(requests.count)
-        keys += requests.map(\.key)
+        keys += requests.map(\.key.description)
         lock.unlock()
         if trajectories { #expect(requests.allSatisfy { $0.trajectories != nil }) }
         let done = DispatchSemaphore(value: 0)

@@ -95,7 +95,7 @@ func proposeBlock<E: EpisodicEnvironment, F: EpisodicPolicyFamily>(
     do {
         for n in 0..<pairs {
             var pairRng = Xoshiro256(seed: seed, stream: UInt64(t), UInt64(b), UInt64(n + 1))
-            let key = "\(name)/t\(t)/b\(b)/n\(n)"
+            let key = ComparisonKey(algorithm: name, iteration: t, block: b, pair: n)
             if display {
                 var r0 = DisplayRecorder<E.State, E.Action>(), r1 = DisplayRecorder<E.State, E.Action>()
                 var failure: (any Error)?

@@ -63,7 +63,7 @@ public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
             var rng = Xoshiro256(seed: seed, stream: stream, UInt64(n))
             var r0 = TrajectoryRecorder<State>(capacity: env.horizon), r1 = TrajectoryRecorder<State>(capacity: env.horizon)
             var t0: Trajectory<State>?, t1: Trajectory<State>?
-            let (request, taken) = env.proposeComparison(key: "\(name)/r\(stream)/n\(n)", &actor0, &actor1, recorders: &r0, &r1,
+            let (request, taken) = env.proposeComparison(key: ComparisonKey(algorithm: name, round: stream, pair: n), &actor0, &actor1, recorders: &r0, &r1,
                                                          myopicDiscount: gammaM, using: &rng) { s0, r0, s1, r1, rng in
                 var whole0 = r0.trajectory(s0), whole1 = r1.trajectory(s1)
                 if let length = segmentLength {

@@ -11,7 +11,7 @@ extension EpisodicEnvironment {
     ///   both episodes.
     @inlinable
     public func proposeComparison<A0: EpisodicActor, A1: EpisodicActor, R0: EpisodeRecorder, R1: EpisodeRecorder>(
-        key: @autoclosure () -> String, _ actor0: inout A0, _ actor1: inout A1,
+        key: ComparisonKey, _ actor0: inout A0, _ actor1: inout A1,
         recorders recorder0: inout R0, _ recorder1: inout R1, myopicDiscount: Double, using rng: inout Xoshiro256,
         shown: (EpisodeSummary, R0, EpisodeSummary, R1, inout Xoshiro256) -> (ShownTrajectory, ShownTrajectory, (Data, Data)?)
     ) -> (request: ComparisonRequest, steps: Int)
@@ -20,7 +20,7 @@ extension EpisodicEnvironment {
         let (e0, e1) = rolloutPair(&actor0, &actor1, recorders: &recorder0, &recorder1,
                                    myopicDiscount: myopicDiscount, using: &rng)
         let (s0, s1, json) = shown(e0, recorder0, e1, recorder1, &rng)
-        return (ComparisonRequest(key: key(), first: s0, second: s1, answerStream: rng, trajectories: json), e0.steps + e1.steps)
+        return (ComparisonRequest(key: key, first: s0, second: s1, answerStream: rng, trajectories: json), e0.steps + e1.steps)
     }
 }
 

@@ -8,7 +8,7 @@ import Foundation
 public struct ComparisonRequest: Sendable {
     /// The pair's name within the run, unique and the same every time the run is repeated or
     /// resumed (`zpg/t3/b0/n5`, `rm-ppo/r2/n17`): what makes asking twice idempotent.
-    public var key: String
+    public var key: ComparisonKey
     /// What a simulated evaluator perceives of τ⁰: its return and myopic return.
     public var first: ShownTrajectory
     /// What a simulated evaluator perceives of τ¹.
@@ -24,7 +24,7 @@ public struct ComparisonRequest: Sendable {
 
     /// Creates a request.
     @inlinable
-    public init(key: String, first: ShownTrajectory, second: ShownTrajectory, answerStream: Xoshiro256,
+    public init(key: ComparisonKey, first: ShownTrajectory, second: ShownTrajectory, answerStream: Xoshiro256,
                 trajectories: (first: Data, second: Data)? = nil) {
         self.key = key
         self.first = first

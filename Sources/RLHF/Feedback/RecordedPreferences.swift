@@ -58,7 +58,7 @@ public struct RecordedPreferences: PreferenceSource {
 
     public func judge(_ requests: [ComparisonRequest]) throws -> [Double?] {
         try requests.map { r in
-            guard let rate = answers[r.key] else {
+            guard let rate = answers[r.key.description] else {
                 throw RLHFError.io(path: path, message: "no answer recorded for pair '\(r.key)' (the file has \(answers.count) answers; is this the recorded run's configuration and seed?)")
             }
             return rate
@@ -99,7 +99,7 @@ public final class RecordingSource: PreferenceSource, @unchecked Sendable {
         let encoder = RunOutput.encoder(pretty: false)
         var data = Data()
         for (r, rate) in zip(requests, rates) {
-            data.append(try encoder.encode(RecordedAnswer(key: r.key, rate: rate, answers: inner.answersPerPair)))
+            data.append(try encoder.encode(RecordedAnswer(key: r.key.description, rate: rate, answers: inner.answersPerPair)))
             data.append(0x0A)
         }
         lock.lock(); defer { lock.unlock() }
