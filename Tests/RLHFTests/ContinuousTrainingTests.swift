@@ -41,9 +41,9 @@ struct ContinuousTrainingTests {
         #expect(a.count == 1 && a[0] >= -2 && a[0] <= 2)
     }
 
-    /// The baselines need finite actions yet: refused by name, before anything runs.
+    /// The preference baselines need finite actions yet: refused by name, before anything runs.
     @Test func baselinesAreRefusedWithTheReason() {
-        for algorithm in [AlgorithmName.rmPPO, .dpo, .onlineDPO, .bilevel, .ppoTrueReward] {
+        for algorithm in [AlgorithmName.rmPPO, .dpo, .onlineDPO, .bilevel] {
             do {
                 _ = try Trainer.run(configuration(algorithm))
                 Issue.record("\(algorithm) ran on pendulum")
@@ -51,5 +51,24 @@ struct ContinuousTrainingTests {
                 #expect("\(error)".contains("does not run on continuous actions yet"), "\(error)")
             }
         }
+    }
+
+    /// PPO on the true reward runs on pendulum with the Gaussian policy, reports the continuous
+    /// defaults it used, and gives the same numbers on 1 and 2 threads.
+    @Test func ppoTrueRewardRuns() throws {
+        var c = configuration(.ppoTrueReward)
+        c.ppoUpdates = 3
+        var hyper = PPOHyperparameters.continuous
+        hyper.stepsPerUpdate = 120
+        c.ppo = hyper
+        let a = try Trainer.run(c)
+        c.threads = 2
+        let b = try Trainer.run(c)
+        #expect(a.state.parameters == b.state.parameters && a.summary.finalValue == b.summary.finalValue)
+        #expect(a.summary.iterations == 3 && a.summary.queriesUsed == 0 && a.summary.envSteps == 3 * 120)
+        #expect(a.summary.configuration.ppo == hyper)
+        var unset = configuration(.ppoTrueReward)
+        unset.ppoUpdates = 1
+        #expect(try Trainer.run(unset).summary.configuration.ppo == .continuous)
     }
 }

@@ -85,6 +85,22 @@ public struct PPOHyperparameters: Sendable, Equatable, Codable {
         return h
     }
 
+    /// The setting for box actions with a Gaussian policy (continuous control), after rl-zoo's
+    /// PPO on Pendulum-v1 (4 × 1024 steps per update, 10 epochs of 64-step minibatches, step
+    /// size 10⁻³, γ = 0.9, no entropy bonus) without its state-dependent exploration, and with
+    /// partial-episode bootstrapping, since the horizon of these tasks is a time limit.
+    public static var continuous: PPOHyperparameters {
+        var h = PPOHyperparameters()
+        h.learningRate = 1e-3
+        h.stepsPerUpdate = 4096
+        h.updateEpochs = 10
+        h.minibatches = 64
+        h.gamma = 0.9
+        h.entropyCoefficient = 0
+        h.truncation = .bootstrap
+        return h
+    }
+
     /// The setting tuned for tabular softmax policies on the GridWorlds (one-hot features, short
     /// horizons): a 100× larger step size (the logits of a tabular policy need to move by
     /// several units, which 2.5·10⁻⁴ takes hundreds of thousands of Adam steps to do), γ = 1
@@ -152,12 +168,12 @@ public struct PPOStatistics: Sendable, Equatable, Codable {
 }
 
 /// A rollout batch of whole episodes, with everything PPO's epochs read.
-struct PPOBatch {
+struct PPOBatch<Action> {
     /// Rows of features (count × featureCount).
     var features: [Double] = []
     /// Rows of critic inputs (features, plus the remaining time for a time-aware critic).
     var valueInputs: [Double] = []
-    var actions: [Int] = []
+    var actions: [Action] = []
     /// True rewards, and the rewards trained on (learned or true).
     var trueRewards: [Double] = []
     var rewards: [Double] = []
@@ -175,33 +191,33 @@ struct PPOBatch {
     var count: Int { actions.count }
 }
 
-/// PPO's acting form: the state's features, then one inverse-CDF draw from the network's softmax
-/// (``NeuralSoftmaxPolicy/sampleAction(features:workspace:using:parameters:)``).
-struct PPOActor<E: Environment>: PolicyActor {
+/// PPO's acting form: the state's features, then one draw of the policy
+/// (``PPOPolicy/rolloutAction(features:workspace:using:)``).
+struct PPOActor<E: EpisodicEnvironment, P: PPOPolicy>: EpisodicActor where P.Action == E.Action {
     let env: E
-    let policy: NeuralSoftmaxPolicy
-    let workspace: PolicyWorkspace
+    let policy: P
+    let workspace: P.Workspace
     var x: [Double]
 
-    init(env: E, policy: NeuralSoftmaxPolicy) {
+    init(env: E, policy: P) {
         self.env = env
         self.policy = policy
-        workspace = PolicyWorkspace(for: policy, capacity: 1)
+        workspace = policy.makeWorkspace(capacity: 1)
         x = [Double](repeating: 0, count: env.featureCount)
     }
 
-    mutating func action(in state: E.State, using rng: inout Xoshiro256) -> Int {
+    mutating func action(in state: E.State, using rng: inout Xoshiro256) -> E.Action {
         let env = self.env, policy = self.policy, workspace = self.workspace
         x.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
-        return x.withUnsafeBufferPointer { policy.sampleAction(features: $0, workspace: workspace, using: &rng) }
+        return x.withUnsafeBufferPointer { policy.rolloutAction(features: $0, workspace: workspace, using: &rng) }
     }
 }
 
 /// Records PPO's rows (features, action, true reward, time) and the last next state, which a
 /// truncated episode bootstraps from.
-struct PPORecorder<E: Environment>: EpisodeRecorder {
+struct PPORecorder<E: EpisodicEnvironment>: EpisodeRecorder {
     let env: E
-    var batch = PPOBatch()
+    var batch = PPOBatch<E.Action>()
     var lastNext: E.State?
     var x: [Double]
 
@@ -210,7 +226,7 @@ struct PPORecorder<E: Environment>: EpisodeRecorder {
         x = [Double](repeating: 0, count: env.featureCount)
     }
 
-    mutating func record(time: Int, state: E.State, action: Int, result: StepResult<E.State>) {
+    mutating func record(time: Int, state: E.State, action: E.Action, result: StepResult<E.State>) {
         let env = self.env
         x.withUnsafeMutableBufferPointer { env.features(of: state, into: $0) }
         batch.features.append(contentsOf: x)
@@ -233,9 +249,12 @@ struct PPORecorder<E: Environment>: EpisodeRecorder {
 ///    −clipped surrogate − c_H·entropy + c_V·value loss, one backward pass per network, joint
 ///    gradient-norm clip, one Adam step each (the same step size: CleanRL's single optimizer).
 ///
-/// The policy is a ``NeuralSoftmaxPolicy`` (a tabular softmax with one-hot features and no hidden
-/// layer); θ is its network's flat parameter vector. The critic is a separate tanh MLP.
-public struct PPO<E: Environment> {
+/// The policy is any ``PPOPolicy``: a ``NeuralSoftmaxPolicy`` on finite actions (a tabular
+/// softmax with one-hot features and no hidden layer, or an MLP), a ``GaussianPolicy`` on a box
+/// (its samples recorded unclipped; run it on ``ActionClipping`` of the environment, as
+/// CleanRL's `ppo_continuous_action.py` does). θ is the policy's flat parameter vector. The
+/// critic is a separate tanh MLP.
+public struct PPO<E: EpisodicEnvironment, Policy: PPOPolicy> where Policy.Action == E.Action {
     /// The environment.
     public let env: E
     /// The hyperparameters.
@@ -243,7 +262,7 @@ public struct PPO<E: Environment> {
     /// The run's seed.
     public let seed: UInt64
     /// The policy π_θ.
-    public var policy: NeuralSoftmaxPolicy
+    public var policy: Policy
     /// The critic V_w (input: the features, plus the remaining time when time-aware).
     public var valueNetwork: MLP
     /// The reward the updates maximize.
@@ -261,11 +280,14 @@ public struct PPO<E: Environment> {
 
     /// Creates PPO for `policy` (θ is its network's parameters); the critic is initialized from
     /// stream (seed, init).
-    public init(env: E, policy: NeuralSoftmaxPolicy, hyper: PPOHyperparameters = .init(), seed: UInt64,
+    public init(env: E, policy: Policy, hyper: PPOHyperparameters = .init(), seed: UInt64,
                 rewardSource: PPORewardSource = .environment, plannedUpdates: Int? = nil) throws {
         try hyper.validate()
-        guard policy.featureCount == env.featureCount, policy.actionCount == env.actionCount else {
-            throw RLHFError.invalidArgument(name: "policy", message: "the network has \(policy.featureCount) inputs and \(policy.actionCount) outputs; the environment has \(env.featureCount) features and \(env.actionCount) actions")
+        guard policy.featureCount == env.featureCount else {
+            throw RLHFError.invalidArgument(name: "policy", message: "the network has \(policy.featureCount) inputs; the environment has \(env.featureCount) features")
+        }
+        if let why = policy.mismatch(with: env.actionSpace) {
+            throw RLHFError.invalidArgument(name: "policy", message: why)
         }
         if let p = plannedUpdates { try Validate.atLeast(p, 1, "planned PPO updates") }
         self.env = env
@@ -277,7 +299,7 @@ public struct PPO<E: Environment> {
         var rng = Xoshiro256(seed: seed, stream: PPO.initStream)
         let valueInputs = env.featureCount + (hyper.truncation == .timeAware ? 1 : 0)
         valueNetwork = MLP(inputSize: valueInputs, hidden: hyper.valueHidden, outputSize: 1, activation: .tanh, using: &rng)
-        policyOptimizer = Adam(parameterCount: policy.parameterCount, learningRate: hyper.learningRate, epsilon: hyper.adamEpsilon)
+        policyOptimizer = Adam(parameterCount: policy.parameters.count, learningRate: hyper.learningRate, epsilon: hyper.adamEpsilon)
         valueOptimizer = Adam(parameterCount: valueNetwork.parameterCount, learningRate: hyper.learningRate, epsilon: hyper.adamEpsilon)
     }
 
@@ -301,7 +323,7 @@ public struct PPO<E: Environment> {
         let n = batch.count
         let parts = min(hyper.minibatches, n)
         var rng = Xoshiro256(seed: seed, stream: PPO.shuffleStream, UInt64(u))
-        let scratch = PPOScratch(policy: policy, valueNetwork: valueNetwork)
+        let scratch = PPOScratch<Policy>(policy: policy, valueNetwork: valueNetwork)
         var last = PPOMinibatchResult()
         var clipped = 0, seen = 0, epochs = 0
         for _ in 0..<hyper.updateEpochs {
@@ -321,7 +343,7 @@ public struct PPO<E: Environment> {
 
     /// Step 1: whole episodes with π_θ until the batch has ≥ stepsPerUpdate steps. Episode e of
     /// update u draws its start, actions and transitions from stream (seed, rollout, u, e).
-    func collect(update u: Int) -> PPOBatch {
+    func collect(update u: Int) -> PPOBatch<E.Action> {
         let f = env.featureCount, horizon = env.horizon
         var actor = PPOActor(env: env, policy: policy)
         var recorder = PPORecorder(env: env)
@@ -360,26 +382,24 @@ public struct PPO<E: Environment> {
     }
 
     /// Steps 2–3: training rewards, old log-probabilities, old values, GAE and value targets.
-    func prepare(_ batch: inout PPOBatch) {
+    func prepare(_ batch: inout PPOBatch<E.Action>) {
         let n = batch.count
         // Step 2: the rewards trained on.
         switch rewardSource {
         case .environment:
             batch.rewards = batch.trueRewards
         case let .learned(model):
-            let ws = MLPWorkspace(for: model.network, capacity: n)
-            let m = model.network.outputSize
-            let out = batch.features.withUnsafeBufferPointer { model.network.forward($0, batch: n, workspace: ws) }
-            batch.rewards = (0..<n).map { out[$0 * m + batch.actions[$0]] }
+            guard let r = batch.features.withUnsafeBufferPointer({ policy.learnedRewards(model, features: $0, actions: batch.actions) }) else {
+                preconditionFailure("PPO: the learned reward model cannot score the actions of a \(Policy.self)")
+            }
+            batch.rewards = r
         }
         // Step 3: log π_old(a|s) and V_old(s) in one batched pass each.
-        let workspace = PolicyWorkspace(for: policy, capacity: n)
+        let workspace = policy.makeWorkspace(capacity: n)
         batch.oldLogProbabilities = [Double](repeating: 0, count: n)
         batch.features.withUnsafeBufferPointer { x in
-            batch.actions.withUnsafeBufferPointer { a in
-                batch.oldLogProbabilities.withUnsafeMutableBufferPointer { out in
-                    policy.logProbabilities(features: x, actions: a, workspace: workspace, into: out)
-                }
+            batch.oldLogProbabilities.withUnsafeMutableBufferPointer { out in
+                policy.logProbabilities(features: x, actions: batch.actions, workspace: workspace, into: out)
             }
         }
         let vws = MLPWorkspace(for: valueNetwork, capacity: n)
@@ -414,18 +434,23 @@ public struct PPO<E: Environment> {
 
     /// The PPO loss of one minibatch with its gradients left in the policy's and the critic's
     /// gradient buffers (zeroed first): −mean clipped surrogate − c_H·mean entropy + c_V·value loss.
-    mutating func lossAndGradients(_ batch: PPOBatch, indices: ArraySlice<Int>, scratch: PPOScratch) -> PPOMinibatchResult {
+    mutating func lossAndGradients(_ batch: PPOBatch<E.Action>, indices: ArraySlice<Int>, scratch: PPOScratch<Policy>) -> PPOMinibatchResult {
         let b = indices.count
-        let f = policy.featureCount, fv = valueNetwork.inputSize, m = policy.actionCount
+        let f = policy.featureCount, fv = valueNetwork.inputSize
         scratch.reserve(b)
         var result = PPOMinibatchResult()
         guard b > 0 else { return result }
         // Gather the minibatch, normalizing its advantages (unbiased standard deviation, as torch's std()).
         var mean = 0.0
+        var actions: [E.Action] = []
+        actions.reserveCapacity(b)
+        var oldLogProbabilities = [Double](repeating: 0, count: b)
         for (r, i) in indices.enumerated() {
             for j in 0..<f { scratch.features[r * f + j] = batch.features[i * f + j] }
             for j in 0..<fv { scratch.valueInputs[r * fv + j] = batch.valueInputs[i * fv + j] }
             scratch.advantages[r] = batch.advantages[i]
+            actions.append(batch.actions[i])
+            oldLogProbabilities[r] = batch.oldLogProbabilities[i]
             mean += batch.advantages[i]
         }
         if hyper.normalizeAdvantages {
@@ -438,39 +463,19 @@ public struct PPO<E: Environment> {
         let invB = 1 / Double(b)
         let cH = hyper.entropyCoefficient, eps = hyper.clipCoefficient
 
-        // Policy: one forward pass gives the ratios, the entropies and the logit gradients.
-        let logits = scratch.features.withUnsafeBufferPointer {
-            policy.network.forward($0, batch: b, workspace: scratch.policyWorkspace)
-        }
-        var logp = [Double](repeating: 0, count: m)
-        for (r, i) in indices.enumerated() {
-            let base = r * m
-            let (mx, logZ) = Loss.logSumExp(logits, base: base, count: m)
-            var entropy = 0.0
-            for j in 0..<m {
-                logp[j] = logits[base + j] - mx - logZ
-                entropy -= exp(logp[j]) * logp[j]
-            }
-            let a = batch.actions[i]
-            let logRatio = logp[a] - batch.oldLogProbabilities[i]
-            let ratio = exp(logRatio)
-            let (objective, dRatio) = PPOLoss.clippedSurrogate(ratio: ratio, advantage: scratch.advantages[r], clip: eps)
-            result.policyLoss -= objective * invB
-            result.entropy += entropy * invB
-            result.approximateKL += ((ratio - 1) - logRatio) * invB
-            if abs(ratio - 1) > eps { result.clipped += 1 }
-            // ∂(−L/b)/∂log π(a) = −ρ·∂L/∂ρ / b; ∂log π(a)/∂z_j = [j = a] − π_j;
-            // ∂(−c_H H / b)/∂z_j = (c_H / b)·π_j (log π_j + H).
-            let dLogp = -dRatio * ratio * invB
-            for j in 0..<m {
-                let p = exp(logp[j])
-                scratch.logitGradients[base + j] = dLogp * ((j == a ? 1 : 0) - p) + cH * invB * p * (logp[j] + entropy)
+        // Policy: the clipped surrogate and the entropy bonus, gradients in the policy's buffer.
+        let surrogate = scratch.features.withUnsafeBufferPointer { x in
+            scratch.advantages.withUnsafeBufferPointer { adv in
+                policy.surrogateLossAndGradients(features: UnsafeBufferPointer(rebasing: x[0..<(b * f)]), actions: actions,
+                                                 oldLogProbabilities: oldLogProbabilities,
+                                                 advantages: UnsafeBufferPointer(rebasing: adv[0..<b]),
+                                                 clip: eps, entropyCoefficient: cH, workspace: scratch.policyWorkspace)
             }
         }
-        policy.network.zeroGradients()
-        scratch.logitGradients.withUnsafeBufferPointer {
-            policy.network.backward(outputGradient: UnsafeBufferPointer(rebasing: $0[0..<(b * m)]), workspace: scratch.policyWorkspace)
-        }
+        result.policyLoss = surrogate.policyLoss
+        result.entropy = surrogate.entropy
+        result.approximateKL = surrogate.approximateKL
+        result.clipped = surrogate.clipped
 
         // Critic: (clipped) squared error against the GAE targets.
         let values = scratch.valueInputs.withUnsafeBufferPointer {
@@ -493,13 +498,13 @@ public struct PPO<E: Environment> {
     /// Joint gradient-norm clip over both networks, then one Adam step each.
     mutating func step() {
         if let maxNorm = hyper.maxGradientNorm {
-            GradientClipping.clipGlobalNorm(&policy.network.gradients, &valueNetwork.gradients, maxNorm: maxNorm)
+            GradientClipping.clipGlobalNorm(&policy.gradients, &valueNetwork.gradients, maxNorm: maxNorm)
         }
-        policyOptimizer.step(&policy.network)
+        policy.step(&policyOptimizer)
         valueOptimizer.step(&valueNetwork)
     }
 
-    func statistics(_ batch: PPOBatch, last: PPOMinibatchResult, clipFraction: Double, learningRate: Double,
+    func statistics(_ batch: PPOBatch<E.Action>, last: PPOMinibatchResult, clipFraction: Double, learningRate: Double,
                     epochs: Int) -> PPOStatistics {
         let episodes = batch.episodes.count
         let trueTotal = batch.trueRewards.reduce(0) { $0 + $1 }
@@ -534,23 +539,21 @@ struct PPOMinibatchResult {
 }
 
 /// Minibatch buffers of one PPO update.
-final class PPOScratch {
-    let policyWorkspace: MLPWorkspace
+final class PPOScratch<Policy: PPOPolicy> {
+    let policyWorkspace: Policy.Workspace
     let valueWorkspace: MLPWorkspace
-    let featureCount: Int, valueInputCount: Int, actionCount: Int
+    let featureCount: Int, valueInputCount: Int
     var features: [Double] = []
     var valueInputs: [Double] = []
     var advantages: [Double] = []
-    var logitGradients: [Double] = []
     var valueGradients: [Double] = []
     var capacity = 0
 
-    init(policy: NeuralSoftmaxPolicy, valueNetwork: MLP) {
-        policyWorkspace = MLPWorkspace(for: policy.network, capacity: 128)
+    init(policy: Policy, valueNetwork: MLP) {
+        policyWorkspace = policy.makeWorkspace(capacity: 128)
         valueWorkspace = MLPWorkspace(for: valueNetwork, capacity: 128)
         featureCount = policy.featureCount
         valueInputCount = valueNetwork.inputSize
-        actionCount = policy.actionCount
     }
 
     func reserve(_ rows: Int) {
@@ -559,7 +562,6 @@ final class PPOScratch {
         features = [Double](repeating: 0, count: rows * featureCount)
         valueInputs = [Double](repeating: 0, count: rows * valueInputCount)
         advantages = [Double](repeating: 0, count: rows)
-        logitGradients = [Double](repeating: 0, count: rows * actionCount)
         valueGradients = [Double](repeating: 0, count: rows)
     }
 }
@@ -567,9 +569,9 @@ final class PPOScratch {
 /// PPO against the TRUE reward as a ``PreferenceOptimizer`` (the sanity check of the RLHF
 /// baselines): every iteration is one PPO update, charges 0 queries, and ``iterationLimit`` is
 /// the number of updates.
-public struct PPOTrueReward<E: Environment>: PreferenceOptimizer {
+public struct PPOTrueReward<E: EpisodicEnvironment, Policy: PPOPolicy>: PreferenceOptimizer where Policy.Action == E.Action {
     /// The PPO learner.
-    public var ppo: PPO<E>
+    public var ppo: PPO<E, Policy>
     /// The number of updates (iterations).
     public let updates: Int
     /// What the last update did.
@@ -578,16 +580,16 @@ public struct PPOTrueReward<E: Environment>: PreferenceOptimizer {
     var diagnostics = DiagnosticAccumulator()
 
     /// Creates the optimizer; the step size anneals over `updates` when the hyperparameters ask.
-    public init(env: E, policy: NeuralSoftmaxPolicy, hyper: PPOHyperparameters = .init(), updates: Int, seed: UInt64) throws {
+    public init(env: E, policy: Policy, hyper: PPOHyperparameters = .init(), updates: Int, seed: UInt64) throws {
         try Validate.atLeast(updates, 1, "PPO updates")
         ppo = try PPO(env: env, policy: policy, hyper: hyper, seed: seed, rewardSource: .environment, plannedUpdates: updates)
         self.updates = updates
     }
 
-    /// θ, the policy network's parameters.
+    /// θ, the policy's parameters.
     public var parameters: [Double] {
-        get { ppo.policy.network.parameters }
-        set { ppo.policy.network.parameters = newValue }
+        get { ppo.policy.parameters }
+        set { ppo.policy.parameters = newValue }
     }
 
     /// No human feedback.

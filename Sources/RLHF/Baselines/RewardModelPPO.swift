@@ -178,7 +178,7 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
     /// Segment length L of the labelled pairs (nil: whole trajectories).
     public let segmentLength: Int?
     /// PPO, whose reward source becomes r_φ after the first fit.
-    public private(set) var ppo: PPO<E>
+    public private(set) var ppo: PPO<E, NeuralSoftmaxPolicy>
     /// The learned reward r_φ.
     public private(set) var rewardModel: RewardModel
     /// Every labelled pair so far.

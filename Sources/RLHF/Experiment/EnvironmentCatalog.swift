@@ -55,6 +55,16 @@ public struct EnvironmentSpec: Sendable, Equatable, Codable {
         /// One a program registered (``EnvironmentRegistry``).
         case registered(RegisteredEnvironment)
 
+        /// Whether the environment `spec` names has a box of actions (continuous control: PPO
+        /// uses ``PPOHyperparameters/continuous``).
+        public func hasBoxActions(_ spec: EnvironmentSpec) throws -> Bool {
+            switch self {
+            case .pendulum: return true
+            case .registered(let r): return try r.boxActions(spec)
+            case .gridWorld, .bandit, .cartPole: return false
+            }
+        }
+
         /// Whether the environment has an exact model (values are exact, PPO uses its tabular defaults).
         public var isTabular: Bool {
             switch self {

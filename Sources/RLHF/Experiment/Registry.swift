@@ -67,6 +67,8 @@ public struct RegisteredEnvironment: Sendable {
     public let summary: String
     let check: @Sendable (EnvironmentSpec) throws -> Void
     let train: @Sendable (TrainConfiguration, Trainer.Hooks) throws -> TrainResult
+    /// Whether the environment a spec names has a box of actions (PPO's defaults depend on it).
+    var boxActions: @Sendable (EnvironmentSpec) throws -> Bool = { _ in false }
 
     /// An environment without an exact model, as a provider (``EnvironmentRegistry/registerProvider(prefix:resolve:)``)
     /// returns it: Monte-Carlo values normalized between the uniform policy's (`uniformEpisodes`
@@ -106,7 +108,7 @@ public struct RegisteredEnvironment: Sendable {
             return try guarded(hooks, failure: made.failure) {
                 try Trainer.runContinuous(made.env, optimalValue: made.optimalValue, uniformEpisodes: uniformEpisodes, config, $0)
             }
-        })
+        }, boxActions: { _ in true })
     }
 
     /// An environment whose kind is known only when a run starts (a simulator's action space
@@ -118,6 +120,8 @@ public struct RegisteredEnvironment: Sendable {
             try entry(spec).check(spec)
         }, train: { config, hooks in
             try entry(config.environment).train(config, hooks)
+        }, boxActions: { spec in
+            try entry(spec).boxActions(spec)
         })
     }
 

@@ -214,8 +214,13 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
         dpo ?? (algorithm == .dpo ? .offlineTuned : DPOHyperparameters())
     }
 
-    /// The PPO hyperparameters this run uses.
-    public func resolvedPPO(tabular: Bool) -> PPOHyperparameters { ppo ?? Self.defaultPPO(tabular: tabular) }
+    /// The PPO hyperparameters this run uses: ``ppo``, or ``defaultPPO(tabular:)`` — and
+    /// ``PPOHyperparameters/continuous`` on an environment with a box of actions.
+    public func resolvedPPO(tabular: Bool) -> PPOHyperparameters {
+        if let ppo { return ppo }
+        if !tabular, (try? environment.resolve().hasBoxActions(environment)) == true { return .continuous }
+        return Self.defaultPPO(tabular: tabular)
+    }
 
     /// The RM + PPO hyperparameters this run uses.
     public func resolvedRMPPO(tabular: Bool) -> RewardModelPPOHyperparameters { rmPPO ?? Self.defaultRMPPO(tabular: tabular) }

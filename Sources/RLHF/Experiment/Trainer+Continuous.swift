@@ -15,12 +15,14 @@ extension Trainer {
     /// MLP policy (``gaussianFamily(_:_:)``), Monte-Carlo values with standard errors, normalized
     /// between the uniform random policy's value (``UniformBoxFamily``, `uniformEpisodes`
     /// episodes from a fixed stream) and `optimalValue`. ZBCPG's `layers` blocks are the mean
-    /// network's layers and the log-stds. The baselines do not run on box actions yet.
+    /// network's layers and the log-stds. `ppo-true-reward` runs PPO with the same Gaussian policy
+    /// (``PPOHyperparameters/continuous`` unless the configuration sets PPO's settings); the
+    /// preference baselines do not run on box actions yet.
     static func runContinuous<E: EpisodicEnvironment>(_ env: E, optimalValue: Double, uniformEpisodes: Int = uniformValueEpisodes,
                                                       _ config: TrainConfiguration, _ hooks: Hooks) throws -> TrainResult
     where E.Action == [Double], E.State: Codable & Sendable {
-        guard config.algorithm.isZerothOrder else {
-            throw RLHFError.invalidArgument(name: "algorithm", message: "\(config.algorithm.rawValue) does not run on continuous actions yet (\(config.environment.name) has a box action space); zpg and zbcpg do")
+        guard config.algorithm.isZerothOrder || config.algorithm == .ppoTrueReward else {
+            throw RLHFError.invalidArgument(name: "algorithm", message: "\(config.algorithm.rawValue) does not run on continuous actions yet (\(config.environment.name) has a box action space); zpg, zbcpg and ppo-true-reward do")
         }
         guard config.resolvedPolicy(tabular: false) == .mlp else {
             throw RLHFError.invalidArgument(name: "policy", message: "a tabular policy needs a tabular environment; use --policy mlp on \(config.environment.name)")
@@ -31,6 +33,18 @@ extension Trainer {
         let uniform = MonteCarlo.evaluateSync(env, family: UniformBoxFamily(env: env), parameters: [], episodes: uniformEpisodes,
                                               seed: uniformValueSeed, threads: config.threads).value.mean
         let policy = family.policy
+        if config.algorithm == .ppoTrueReward {
+            // PPO records the unclipped Gaussian samples and steps the environment with their
+            // clipped form; its defaults on box actions are ``PPOHyperparameters/continuous``.
+            var config = config
+            config.ppo = config.ppo ?? .continuous
+            let hyper = config.ppo!
+            try Validate.network(inputs: env.featureCount + 1, hidden: hyper.valueHidden, outputs: 1, "PPO value network")
+            return try execute(PPOTrueReward(env: ActionClipping(env), policy: policy, hyper: hyper,
+                                             updates: config.ppoUpdates, seed: config.seed),
+                               parameterCount: policy.parameterCount, evaluate: monteCarloEvaluator(env, evaluated, config),
+                               uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+        }
         let blocks = policy.network.layers.map { Array($0.weightOffset..<$0.endOffset) }
             + [Array(policy.logStdOffset..<policy.parameterCount)]
         return try drive(env, family, initial: policy.parameters, blocks: blocks,
