@@ -200,5 +200,28 @@ public enum BuiltInStudies {
               - {label: rm-ppo-offline, algorithm: rm-ppo-offline, rm-ppo: {reward-model: {hidden: []}}}
               - {label: rm-ppo, algorithm: rm-ppo, rm-ppo: {reward-model: {hidden: []}}, budgets: [3e3, 1e4, 3e4, 1e5]}
             """),
+        Entry(name: "continuous-control", summary: "ZPG and ZBCPG on box actions (pendulum, Gymnasium's Hopper-v5) against PPO on the true reward", yaml: """
+            name: continuous-control
+            title: Continuous control on Pendulum-v1 and Hopper-v5
+            question: On box-action tasks, how far do the zeroth-order methods move the Gaussian policy from the random one at equal queries, against PPO on the true reward (the ceiling, no queries)?
+            # Hopper-v5 runs in Gymnasium (gymnasium[mujoco] for the Python that --python or
+            # RLHF_PYTHON names); pendulum is the native Pendulum-v1.
+            environments:
+              - pendulum
+              - {name: gym:Hopper-v5, label: hopper}
+            links: [bradley-terry]
+            seeds: 3
+            # Hopper-v5 steps through the worker one row per round trip (≈ 2–3k steps/s): the
+            # budgets keep the study at several minutes, far below what the task needs.
+            budgets: [1e3, 4e3]
+            settings: {evaluators: 1, evaluation-episodes: 50}
+            algorithms:
+              - zpg
+              - zbcpg
+              - {label: ppo-true-reward, algorithm: ppo-true-reward, ppo-updates: 30, budgets: [4e3]}
+            notes:
+              - "PPO on the true reward uses no queries: its 30 updates of 4096 steps are the same run at any budget, shown at the largest. With 200 updates it reaches −186, −176, −189 on pendulum (seeds 0–2)."
+              - "The preference baselines (RM + PPO, DPO, online DPO, bilevel) do not run on box actions yet."
+            """),
     ]
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import RLHF
 @testable import RLHFStudy
@@ -73,6 +74,10 @@ import RLHF
 
     @Test func builtInStudiesParseAndPlan() throws {
         for entry in BuiltInStudies.all {
+            // A study with Gymnasium environments needs the bridge (RLHFGym, registered by the
+            // rlhf command) and a Python with Gymnasium; it is checked by `rlhf study --dry-run`
+            // in .ci/run's Gymnasium step instead.
+            if entry.yaml.contains("gym:") { continue }
             let s = try Study.parse(yaml: entry.yaml, file: entry.name)
             #expect(s.name == entry.name)
             if s.kind == .training {
