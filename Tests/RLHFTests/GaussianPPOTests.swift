@@ -33,18 +33,9 @@ struct GaussianPPOTests {
         let result = ppo.lossAndGradients(batch, indices: indices, scratch: scratch)
         #expect(result.clipped > 0 && result.clipped < batch.count, "clipped \(result.clipped) of \(batch.count)")
         let policyGradient = ppo.policy.gradients, valueGradient = ppo.valueNetwork.gradients
-        let numericPolicy = NeuralTestSupport.numericalGradient(ppo.policy.parameters) { theta in
-            var probe = ppo
-            probe.policy.parameters = theta
-            return probe.lossAndGradients(batch, indices: indices, scratch: scratch).loss
-        }
-        let numericValue = NeuralTestSupport.numericalGradient(ppo.valueNetwork.parameters) { w in
-            var probe = ppo
-            probe.valueNetwork.parameters = w
-            return probe.lossAndGradients(batch, indices: indices, scratch: scratch).loss
-        }
-        #expect(NeuralTestSupport.maxError(policyGradient, numericPolicy) < 1e-6)
-        #expect(NeuralTestSupport.maxError(valueGradient, numericValue) < 1e-6)
+        let numeric = ppo.numericalLossGradients(batch, indices: indices, scratch: scratch)
+        #expect(NeuralTestSupport.maxError(policyGradient, numeric.policy) < 1e-6)
+        #expect(NeuralTestSupport.maxError(valueGradient, numeric.value) < 1e-6)
         // The entropy bonus reaches the log-std: −c_H per dimension on top of the surrogate's.
         var noBonus = try learner(entropy: 0)
         noBonus.policy.parameters = ppo.policy.parameters

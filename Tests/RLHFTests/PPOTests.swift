@@ -91,18 +91,9 @@ struct PPOTests {
         let result = ppo.lossAndGradients(batch, indices: indices, scratch: scratch)
         #expect(result.clipped > 0 && result.clipped < batch.count, "clipped \(result.clipped) of \(batch.count)")
         let policyGradient = ppo.policy.network.gradients, valueGradient = ppo.valueNetwork.gradients
-        let numericPolicy = NeuralTestSupport.numericalGradient(ppo.policy.network.parameters) { theta in
-            var probe = ppo
-            probe.policy.network.parameters = theta
-            return probe.lossAndGradients(batch, indices: indices, scratch: scratch).loss
-        }
-        let numericValue = NeuralTestSupport.numericalGradient(ppo.valueNetwork.parameters) { w in
-            var probe = ppo
-            probe.valueNetwork.parameters = w
-            return probe.lossAndGradients(batch, indices: indices, scratch: scratch).loss
-        }
-        #expect(NeuralTestSupport.maxError(policyGradient, numericPolicy) < 1e-6)
-        #expect(NeuralTestSupport.maxError(valueGradient, numericValue) < 1e-6)
+        let numeric = ppo.numericalLossGradients(batch, indices: indices, scratch: scratch)
+        #expect(NeuralTestSupport.maxError(policyGradient, numeric.policy) < 1e-6)
+        #expect(NeuralTestSupport.maxError(valueGradient, numeric.value) < 1e-6)
     }
 
     @Test("hyperparameters reject negative and non-finite values")
@@ -293,5 +284,24 @@ struct PPOTests {
                 #expect(abs((b.advantages[i] - a.advantages[i]) - expected) < 1e-12)
             }
         }
+    }
+}
+
+extension PPO {
+    /// Central finite differences of one minibatch's loss in the policy's and the critic's
+    /// parameters (what ``lossAndGradients(_:indices:scratch:)`` must leave in their buffers).
+    func numericalLossGradients(_ batch: PPOBatch<E.Action>, indices: ArraySlice<Int>,
+                                scratch: PPOScratch<Policy>) -> (policy: [Double], value: [Double]) {
+        let policy = NeuralTestSupport.numericalGradient(self.policy.parameters) { theta in
+            var probe = self
+            probe.policy.parameters = theta
+            return probe.lossAndGradients(batch, indices: indices, scratch: scratch).loss
+        }
+        let value = NeuralTestSupport.numericalGradient(valueNetwork.parameters) { w in
+            var probe = self
+            probe.valueNetwork.parameters = w
+            return probe.lossAndGradients(batch, indices: indices, scratch: scratch).loss
+        }
+        return (policy, value)
     }
 }
