@@ -69,7 +69,7 @@ struct RewardModelTests {
 
     /// Online RM + PPO on `classic` with fixed rounds of 40 pairs (M = 2), one short PPO update a
     /// round and a tabular reward: cheap rounds whose data grows.
-    static func smallOnline(stepsPerRound: Int?, seed: UInt64 = 1) throws -> RewardModelPPO<GridWorld> {
+    static func smallOnline(stepsPerRound: Int?, seed: UInt64 = 1) throws -> RewardModelPPO<GridWorld, NeuralSoftmaxPolicy> {
         let env = try Classic.gridWorld()
         let panel = try EvaluatorPanel(link: .bradleyTerry, evaluators: 2)
         var hyper = RewardModelPPOHyperparameters()
@@ -121,7 +121,7 @@ struct RewardModelTests {
 
     @Test("online RM + PPO: a copy taken between rounds continues exactly as the uninterrupted run")
     func continuesFromCopy() throws {
-        func state(_ o: RewardModelPPO<GridWorld>) -> [Double] {
+        func state(_ o: RewardModelPPO<GridWorld, NeuralSoftmaxPolicy>) -> [Double] {
             o.parameters + o.rewardModel.network.parameters + o.ppo.valueNetwork.parameters + [Double(o.rewardSteps)]
         }
         var straight = try Self.smallOnline(stepsPerRound: 7, seed: 5)

@@ -228,7 +228,16 @@ extension GaussianPolicy: PPOPolicy {
     }
 
     /// No learned reward scores box actions yet (``RewardModel`` has one output per finite action).
-    public func learnedRewards(_ model: RewardModel, features: UnsafeBufferPointer<Double>, actions: [[Double]]) -> [Double]? { nil }
+    /// r_φ of rows φ(sᵢ) ⊕ clip(uᵢ) (``FeaturizedTrajectory/boxRows(features:featureCount:actions:low:high:)``:
+    /// the action the environment executed), the model's one output, in one batched pass.
+    public func learnedRewards(_ model: RewardModel, features: UnsafeBufferPointer<Double>, actions: [[Double]]) -> [Double]? {
+        let n = actions.count
+        guard model.network.outputSize == 1, model.network.inputSize == featureCount + low.count else { return nil }
+        let rows = FeaturizedTrajectory.boxRows(features: features, featureCount: featureCount, actions: actions, low: low, high: high)
+        let ws = MLPWorkspace(for: model.network, capacity: max(n, 1))
+        let out = rows.withUnsafeBufferPointer { model.network.forward($0, batch: n, workspace: ws) }
+        return (0..<n).map { out[$0] }
+    }
 }
 
 /// A box-action environment whose actions are clipped into the box before each step: what a
@@ -260,8 +269,6 @@ public struct ActionClipping<Base: EpisodicEnvironment>: EpisodicEnvironment whe
 
     /// Steps `base` with clip(action, low, high).
     public func step(_ state: Base.State, action: [Double], using rng: inout Xoshiro256) -> StepResult<Base.State> {
-        var a = action
-        for i in a.indices { a[i] = min(max(a[i], low[i]), high[i]) }
-        return base.step(state, action: a, using: &rng)
+        base.step(state, action: ActionSpace.clip(action, low: low, high: high), using: &rng)
     }
 }

@@ -84,6 +84,20 @@ public struct RewardModelPPOHyperparameters: Sendable, Equatable, Codable {
     /// The defaults.
     public init() {}
 
+    /// The defaults on a box of actions (continuous control): PPO as ``PPOHyperparameters/continuous``
+    /// (rl-zoo's Pendulum setting, 4096 steps an update) with an agent budget of
+    /// ``continuousAgentSteps`` steps (100 updates: PPO on the true reward reaches −190 on
+    /// Pendulum-v1 in about as many); the reward model as by default, on rows φ(s) ⊕ a.
+    public static var continuous: RewardModelPPOHyperparameters {
+        var h = RewardModelPPOHyperparameters()
+        h.ppo = .continuous
+        h.agentSteps = continuousAgentSteps
+        return h
+    }
+
+    /// The agent budget of ``continuous``: 100 PPO updates of 4096 steps.
+    public static let continuousAgentSteps = 409_600
+
     /// Throws on bad values (including the reward model's and PPO's).
     public func validate() throws {
         if let p = pairsPerRound { try Validate.atLeast(p, 1, "pairs per round", atMost: Limits.pairs) }
@@ -157,7 +171,12 @@ public struct RewardModelPPOHyperparameters: Sendable, Equatable, Codable {
 /// PPO's update u (counted over the run) draws from PPO's own streams, so a run depends only
 /// on the seed. θ is the policy network's flat parameter vector; the reward model, the critic,
 /// both Adam states and the data are state too, so a run cannot resume from θ alone.
-public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State: Codable & Sendable {
+///
+/// The policy is a ``RewardLearningPolicy``: a softmax network on finite actions, where r_φ
+/// reads φ(s) and has one output per action, or a Gaussian one on a box, where r_φ reads the
+/// row φ(s) ⊕ a (the executed action) and has one output (``EpisodicEnvironment/rewardModelShape``).
+public struct RewardModelPPO<E: EpisodicEnvironment, Policy: RewardLearningPolicy>: PreferenceOptimizer
+where E.State: Codable & Sendable, Policy.Action == E.Action {
     /// The hyperparameters.
     public let hyper: RewardModelPPOHyperparameters
     /// The model of the evaluators (M, link, teacher).
@@ -178,7 +197,7 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
     /// Segment length L of the labelled pairs (nil: whole trajectories).
     public let segmentLength: Int?
     /// PPO, whose reward source becomes r_φ after the first fit.
-    public private(set) var ppo: PPO<E, NeuralSoftmaxPolicy>
+    public private(set) var ppo: PPO<E, Policy>
     /// The learned reward r_φ.
     public private(set) var rewardModel: RewardModel
     /// Every labelled pair so far.
@@ -207,7 +226,7 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
     ///   start within each trajectory) instead of whole trajectories.
     /// - Throws: ``RLHFError/invalidArgument(name:message:)`` on bad hyperparameters,
     ///   ``RLHFError/budgetTooSmall(budget:needed:what:)`` when the budget cannot label one pair.
-    public init(env: E, policy: NeuralSoftmaxPolicy, panel: EvaluatorPanel, hyper: RewardModelPPOHyperparameters = .init(),
+    public init(env: E, policy: Policy, panel: EvaluatorPanel, hyper: RewardModelPPOHyperparameters = .init(),
                 seed: UInt64, online: Bool, budget: Int, segmentLength: Int? = nil,
                 source: (any PreferenceSource)? = nil) throws {
         try hyper.validate()
@@ -237,13 +256,14 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
         }
         ppo = try PPO(env: env, policy: policy, hyper: hyper.ppo, seed: seed, rewardSource: .environment, plannedUpdates: planned)
         var rng = Xoshiro256(seed: seed, stream: 0x7E_0001)
-        rewardModel = RewardModel(featureCount: env.featureCount, actionCount: env.actionCount, hyper: hyper.rewardModel, using: &rng)
+        let shape = env.rewardModelShape
+        rewardModel = RewardModel(featureCount: shape.inputs, actionCount: shape.outputs, hyper: hyper.rewardModel, using: &rng)
     }
 
-    /// θ, the policy network's parameters.
+    /// θ, the policy's parameters.
     public var parameters: [Double] {
-        get { ppo.policy.network.parameters }
-        set { ppo.policy.network.parameters = newValue }
+        get { ppo.policy.parameters }
+        set { ppo.policy.parameters = newValue }
     }
 
     /// Minibatch steps of an incremental refit with `replay` training pairs: what the all-data
@@ -277,14 +297,11 @@ public struct RewardModelPPO<E: Environment>: PreferenceOptimizer where E.State:
         // 1–3: label pairs from the current policy (every round online, once offline) and refit r_φ.
         let count = pairs(forIteration: t)
         if count > 0 {
-            let family = NeuralFamily(env: ppo.env, policy: ppo.policy)
-            var actor0 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
-            var actor1 = parameters.withUnsafeBufferPointer { family.makeActor($0) }
             let before = dataset.count
-            steps += try dataset.collect(count, env: ppo.env, actor0: &actor0, actor1: &actor1, panel: panel,
-                                         source: source, name: online ? "rm-ppo" : "rm-ppo-offline",
-                                         ledger: &ledger, seed: SplitMix64.mix(seed ^ 0x7E_DA7A), stream: UInt64(t),
-                                         segmentLength: segmentLength)
+            steps += try ppo.policy.collectPairs(count, into: &dataset, env: ppo.env, panel: panel,
+                                                 source: source, name: online ? "rm-ppo" : "rm-ppo-offline",
+                                                 ledger: &ledger, seed: SplitMix64.mix(seed ^ 0x7E_DA7A), stream: UInt64(t),
+                                                 segmentLength: segmentLength)
             for pair in dataset.pairs[before...] { featurizedPairs.append(FeaturizedPair(pair, env: ppo.env)) }
             let fitSeed = SplitMix64.mix(seed ^ 0x7E_F17) &+ UInt64(t)
             let fit: RewardFitReport
@@ -346,5 +363,49 @@ extension DiagnosticAccumulator {
         add("reward_heldout_loss", fit.validationLoss)
         add("reward_heldout_accuracy", fit.validationAccuracy)
         add("reward_steps", Double(fit.steps))
+    }
+}
+
+/// A PPO policy whose own trajectories RM + PPO labels: it rolls out `count` pairs (both
+/// trajectories from itself, pair n from stream (seed, stream, n)), has them judged and appends
+/// them to a dataset
+/// (``PreferenceDataset/collect(_:env:actor0:actor1:recorder:panel:source:name:ledger:seed:stream:segmentLength:)``).
+public protocol RewardLearningPolicy: PPOPolicy {
+    /// Samples, labels and appends `count` pairs; returns the environment steps taken.
+    func collectPairs<E: EpisodicEnvironment>(
+        _ count: Int, into dataset: inout PreferenceDataset<E.State>, env: E, panel: EvaluatorPanel,
+        source: any PreferenceSource, name: String, ledger: inout QueryLedger, seed: UInt64, stream: UInt64,
+        segmentLength: Int?
+    ) throws -> Int where E.Action == Action, E.State: Codable & Sendable
+}
+
+extension NeuralSoftmaxPolicy: RewardLearningPolicy {
+    /// Acts with ``NeuralFamily``'s actor (one uniform a step) and records ``Trajectory``s.
+    public func collectPairs<E: EpisodicEnvironment>(
+        _ count: Int, into dataset: inout PreferenceDataset<E.State>, env: E, panel: EvaluatorPanel,
+        source: any PreferenceSource, name: String, ledger: inout QueryLedger, seed: UInt64, stream: UInt64,
+        segmentLength: Int?
+    ) throws -> Int where E.Action == Int, E.State: Codable & Sendable {
+        let family = NeuralFamily(env: env, policy: self)
+        var actor0 = network.parameters.withUnsafeBufferPointer { family.makeActor($0) }
+        var actor1 = network.parameters.withUnsafeBufferPointer { family.makeActor($0) }
+        return try dataset.collect(count, env: env, actor0: &actor0, actor1: &actor1, recorder: TrajectoryRecorder<E.State>.self,
+                                   panel: panel, source: source, name: name, ledger: &ledger, seed: seed, stream: stream,
+                                   segmentLength: segmentLength)
+    }
+}
+
+extension GaussianPolicy: RewardLearningPolicy {
+    /// Acts as PPO's rollouts do (an unclipped sample u; the environment clips it) and records
+    /// the executed, clipped actions (``BoxTrajectoryRecorder``).
+    public func collectPairs<E: EpisodicEnvironment>(
+        _ count: Int, into dataset: inout PreferenceDataset<E.State>, env: E, panel: EvaluatorPanel,
+        source: any PreferenceSource, name: String, ledger: inout QueryLedger, seed: UInt64, stream: UInt64,
+        segmentLength: Int?
+    ) throws -> Int where E.Action == [Double], E.State: Codable & Sendable {
+        var actor0 = PPOActor(env: env, policy: self), actor1 = PPOActor(env: env, policy: self)
+        return try dataset.collect(count, env: env, actor0: &actor0, actor1: &actor1, recorder: BoxTrajectoryRecorder<E.State>.self,
+                                   panel: panel, source: source, name: name, ledger: &ledger, seed: seed, stream: stream,
+                                   segmentLength: segmentLength)
     }
 }

@@ -15,8 +15,10 @@ public struct FeaturizedTrajectory: Sendable {
     /// Number of steps T.
     public var count: Int { actions.count }
 
-    /// Reads the features of every state of `trajectory` from `env`.
-    public init<E: Environment>(_ trajectory: Trajectory<E.State>, env: E) {
+    /// Reads the features of every state of `trajectory` from `env`. On a box of actions a row
+    /// is φ(s_t) ⊕ a_t (the executed action appended, ``EpisodicEnvironment/rewardModelShape``)
+    /// and every action is 0: the reward model's single output scores the row.
+    public init<E: EpisodicEnvironment>(_ trajectory: Trajectory<E.State>, env: E) {
         let f = env.featureCount
         var x = [Double](repeating: 0, count: trajectory.count * f)
         x.withUnsafeMutableBufferPointer { buffer in
@@ -24,10 +26,32 @@ public struct FeaturizedTrajectory: Sendable {
                 env.features(of: s, into: UnsafeMutableBufferPointer(rebasing: buffer[(t * f)..<((t + 1) * f)]))
             }
         }
-        features = x
+        if let box = trajectory.boxActions, case let .box(low, high) = env.actionSpace {
+            features = x.withUnsafeBufferPointer { Self.boxRows(features: $0, featureCount: f, actions: box, low: low, high: high) }
+            featureCount = f + low.count
+        } else {
+            features = x
+            featureCount = f
+        }
         actions = trajectory.actions
-        featureCount = f
         trueReturn = trajectory.totalReturn
+    }
+
+    /// The reward model's rows on a box of actions: row i is φ(s_i) (`featureCount` values of
+    /// `features`) followed by clip(a_i) into [low, high].
+    public static func boxRows(features: UnsafeBufferPointer<Double>, featureCount f: Int, actions: [[Double]],
+                               low: [Double], high: [Double]) -> [Double] {
+        let d = low.count, width = f + d
+        var rows = [Double](repeating: 0, count: actions.count * width)
+        rows.withUnsafeMutableBufferPointer { out in
+            for (i, a) in actions.enumerated() {
+                precondition(a.count == d, "an action of \(a.count) values in a box of \(d)")
+                for j in 0..<f { out[i * width + j] = features[i * f + j] }
+                for j in 0..<d { out[i * width + f + j] = a[j] }
+                ActionSpace.clip(UnsafeMutableBufferPointer(rebasing: out[(i * width + f)..<((i + 1) * width)]), low: low, high: high)
+            }
+        }
+        return rows
     }
 
     /// Creates one from its parts.
@@ -57,8 +81,19 @@ public struct FeaturizedPair: Sendable {
     }
 
     /// Featurizes a dataset pair.
-    public init<E: Environment>(_ pair: PreferencePair<E.State>, env: E) {
+    public init<E: EpisodicEnvironment>(_ pair: PreferencePair<E.State>, env: E) {
         self.init(first: FeaturizedTrajectory(pair.first, env: env), second: FeaturizedTrajectory(pair.second, env: env),
                   label: pair.label)
+    }
+}
+
+extension EpisodicEnvironment {
+    /// The shape of a reward model r_φ(s, a) on this environment: on a finite action set φ(s)
+    /// in and one output per action (r_φ(s, ·)); on a box the row φ(s) ⊕ a in and one output.
+    public var rewardModelShape: (inputs: Int, outputs: Int) {
+        switch actionSpace {
+        case let .finite(n): return (featureCount, n)
+        case let .box(low, _): return (featureCount + low.count, 1)
+        }
     }
 }

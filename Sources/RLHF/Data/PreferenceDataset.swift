@@ -50,6 +50,19 @@ public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
         source: (any PreferenceSource)? = nil, name: String = "pairs",
         ledger: inout QueryLedger, seed: UInt64, stream: UInt64, segmentLength: Int? = nil
     ) throws -> Int where E.State == State, A.State == State {
+        try collect(count, env: env, actor0: &actor0, actor1: &actor1, recorder: TrajectoryRecorder<State>.self, panel: panel,
+                    source: source, name: name, ledger: &ledger, seed: seed, stream: stream, segmentLength: segmentLength)
+    }
+
+    /// ``collect(_:env:actor0:actor1:panel:source:name:ledger:seed:stream:segmentLength:)`` on
+    /// any action space: each rollout is recorded by an `R` (``BoxTrajectoryRecorder`` keeps a
+    /// box's action vectors).
+    @discardableResult
+    public mutating func collect<E: EpisodicEnvironment, A: EpisodicActor, R: TrajectoryRecording>(
+        _ count: Int, env: E, actor0: inout A, actor1: inout A, recorder: R.Type, panel: EvaluatorPanel,
+        source: (any PreferenceSource)? = nil, name: String = "pairs",
+        ledger: inout QueryLedger, seed: UInt64, stream: UInt64, segmentLength: Int? = nil
+    ) throws -> Int where E.State == State, A.State == State, A.Action == E.Action, R.State == State, R.Action == E.Action {
         let source = try checkedSource(source, panel: panel)
         try ledger.charge(count * panel.queriesPerPair, for: "labelling \(count) pairs")
         queriesPaid += count * panel.queriesPerPair
@@ -61,7 +74,7 @@ public struct PreferenceDataset<State: Codable & Sendable>: Sendable {
         var failure: (any Error)?
         for n in 0..<count {
             var rng = Xoshiro256(seed: seed, stream: stream, UInt64(n))
-            var r0 = TrajectoryRecorder<State>(capacity: env.horizon), r1 = TrajectoryRecorder<State>(capacity: env.horizon)
+            var r0 = R(for: env), r1 = R(for: env)
             var t0: Trajectory<State>?, t1: Trajectory<State>?
             let (request, taken) = env.proposeComparison(key: ComparisonKey(algorithm: name, round: stream, pair: n), &actor0, &actor1, recorders: &r0, &r1,
                                                          myopicDiscount: gammaM, using: &rng) { s0, r0, s1, r1, rng in

@@ -8,8 +8,11 @@ import Foundation
 public struct Trajectory<State: Codable & Sendable>: Codable, Sendable {
     /// s_0 … s_{T−1}.
     public var states: [State]
-    /// a_0 … a_{T−1}.
+    /// a_0 … a_{T−1} (all 0 on a box of actions, whose vectors are ``boxActions``).
     public var actions: [Int]
+    /// On an environment with a box of actions: a_0 … a_{T−1}, the vectors the environment
+    /// executed (clipped into the box); nil on a finite action set.
+    public var boxActions: [[Double]]?
     /// r_0 … r_{T−1} (true rewards).
     public var rewards: [Double]
     /// R(τ) = Σ_t γ^t r_t.
@@ -18,10 +21,13 @@ public struct Trajectory<State: Codable & Sendable>: Codable, Sendable {
     public var myopicReturn: Double
 
     /// Creates a trajectory from its parts.
-    public init(states: [State], actions: [Int], rewards: [Double], totalReturn: Double, myopicReturn: Double) {
-        precondition(states.count == actions.count && actions.count == rewards.count, "a trajectory's arrays differ in length")
+    public init(states: [State], actions: [Int], rewards: [Double], totalReturn: Double, myopicReturn: Double,
+                boxActions: [[Double]]? = nil) {
+        precondition(states.count == actions.count && actions.count == rewards.count
+                     && (boxActions?.count ?? actions.count) == actions.count, "a trajectory's arrays differ in length")
         self.states = states
         self.actions = actions
+        self.boxActions = boxActions
         self.rewards = rewards
         self.totalReturn = totalReturn
         self.myopicReturn = myopicReturn
@@ -45,7 +51,7 @@ public struct Trajectory<State: Codable & Sendable>: Codable, Sendable {
             weight *= discount
         }
         return Trajectory(states: Array(states[range]), actions: Array(actions[range]), rewards: Array(rewards[range]),
-                          totalReturn: total, myopicReturn: myopic)
+                          totalReturn: total, myopicReturn: myopic, boxActions: boxActions.map { Array($0[range]) })
     }
 
     /// A segment of `length` steps with a start uniform over 0…T − length (as imitation, B-Pref
@@ -61,12 +67,29 @@ public struct Trajectory<State: Codable & Sendable>: Codable, Sendable {
 extension Trajectory {
     /// The labeling service's trajectory JSON: `{"states": […], "actions": […], "rewards": […]}`.
     public func displayJSON() throws -> Data {
+        if let boxActions {
+            var r = DisplayRecorder<State, [Double]>()
+            r.states = states
+            r.actions = boxActions
+            r.rewards = rewards
+            return try r.json()
+        }
         var r = DisplayRecorder<State, Int>()
         r.states = states
         r.actions = actions
         r.rewards = rewards
         return try r.json()
     }
+}
+
+/// A recorder that makes a ``Trajectory`` of the episode it recorded: what pair collection
+/// (``PreferenceDataset/collect(_:env:actor0:actor1:recorder:panel:source:name:ledger:seed:stream:segmentLength:)``)
+/// keeps of each rollout, ``TrajectoryRecorder`` on finite actions, ``BoxTrajectoryRecorder`` on a box.
+public protocol TrajectoryRecording: EpisodeRecorder where State: Codable & Sendable {
+    /// An empty recorder for episodes on `env`, with room for its horizon.
+    init<E: EpisodicEnvironment>(for env: E) where E.State == State, E.Action == Action
+    /// The recorded trajectory with the returns of the episode's summary.
+    func trajectory(_ summary: EpisodeSummary) -> Trajectory<State>
 }
 
 /// Records an episode as a ``Trajectory``: states, actions and true rewards.
@@ -98,6 +121,46 @@ public struct TrajectoryRecorder<State: Codable & Sendable>: EpisodeRecorder {
     public func trajectory(_ summary: EpisodeSummary) -> Trajectory<State> {
         Trajectory(states: states, actions: actions, rewards: rewards,
                    totalReturn: summary.totalReturn, myopicReturn: summary.myopicReturn)
+    }
+}
+
+extension TrajectoryRecorder: TrajectoryRecording {
+    public init<E: EpisodicEnvironment>(for env: E) where E.State == State, E.Action == Int { self.init(capacity: env.horizon) }
+}
+
+/// Records an episode on a box of actions as a ``Trajectory``: states, true rewards and the
+/// action vectors clipped into the box (what the environment executes), in
+/// ``Trajectory/boxActions`` (``Trajectory/actions`` all 0).
+public struct BoxTrajectoryRecorder<State: Codable & Sendable>: TrajectoryRecording {
+    /// s₀ … s_{T−1}.
+    public var states: [State] = []
+    /// a₀ … a_{T−1}, clipped into [low, high].
+    public var actions: [[Double]] = []
+    /// r₀ … r_{T−1}.
+    public var rewards: [Double] = []
+    let low: [Double], high: [Double]
+
+    /// An empty recorder for `env`'s box.
+    ///
+    /// - Precondition: its action space is a box.
+    public init<E: EpisodicEnvironment>(for env: E) where E.State == State, E.Action == [Double] {
+        guard case let .box(low, high) = env.actionSpace else { preconditionFailure("BoxTrajectoryRecorder needs a box action space") }
+        self.low = low
+        self.high = high
+        states.reserveCapacity(env.horizon)
+        actions.reserveCapacity(env.horizon)
+        rewards.reserveCapacity(env.horizon)
+    }
+
+    public mutating func record(time: Int, state: State, action: [Double], result: StepResult<State>) {
+        states.append(state)
+        actions.append(ActionSpace.clip(action, low: low, high: high))
+        rewards.append(result.reward)
+    }
+
+    public func trajectory(_ summary: EpisodeSummary) -> Trajectory<State> {
+        Trajectory(states: states, actions: [Int](repeating: 0, count: states.count), rewards: rewards,
+                   totalReturn: summary.totalReturn, myopicReturn: summary.myopicReturn, boxActions: actions)
     }
 }
 

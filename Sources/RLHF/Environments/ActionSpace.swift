@@ -20,4 +20,19 @@ public enum ActionSpace: Sendable, Equatable, Codable {
 
     /// Whether the space is finite.
     @inlinable public var isFinite: Bool { count != nil }
+
+    /// Clips `action` into the box [low, high] elementwise, in place (the one clipping of box
+    /// actions: the Gaussian policies, ``ActionClipping`` and recorded trajectories use it).
+    @inlinable
+    public static func clip(_ action: UnsafeMutableBufferPointer<Double>, low: [Double], high: [Double]) {
+        for i in 0..<action.count { action[i] = min(max(action[i], low[i]), high[i]) }
+    }
+
+    /// `action` clipped into the box [low, high] elementwise.
+    @inlinable
+    public static func clip(_ action: [Double], low: [Double], high: [Double]) -> [Double] {
+        var a = action
+        a.withUnsafeMutableBufferPointer { clip($0, low: low, high: high) }
+        return a
+    }
 }

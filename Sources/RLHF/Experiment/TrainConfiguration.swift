@@ -218,12 +218,21 @@ public struct TrainConfiguration: Sendable, Equatable, Codable {
     /// ``PPOHyperparameters/continuous`` on an environment with a box of actions.
     public func resolvedPPO(tabular: Bool) -> PPOHyperparameters {
         if let ppo { return ppo }
-        if !tabular, (try? environment.resolve().hasBoxActions(environment)) == true { return .continuous }
+        if !tabular, hasBoxActions { return .continuous }
         return Self.defaultPPO(tabular: tabular)
     }
 
-    /// The RM + PPO hyperparameters this run uses.
-    public func resolvedRMPPO(tabular: Bool) -> RewardModelPPOHyperparameters { rmPPO ?? Self.defaultRMPPO(tabular: tabular) }
+    /// The RM + PPO hyperparameters this run uses: ``rmPPO``, or ``defaultRMPPO(tabular:)`` —
+    /// and ``RewardModelPPOHyperparameters/continuous`` on an environment with a box of actions.
+    public func resolvedRMPPO(tabular: Bool) -> RewardModelPPOHyperparameters {
+        if let rmPPO { return rmPPO }
+        if !tabular, hasBoxActions { return .continuous }
+        return Self.defaultRMPPO(tabular: tabular)
+    }
+
+    /// Whether the environment's actions are a box of reals (resolving it: for a `gym:` id,
+    /// one cached description of the worker).
+    var hasBoxActions: Bool { (try? environment.resolve().hasBoxActions(environment)) == true }
 
     /// This configuration with its algorithm's nested settings resolved to what runs (DPO's,
     /// RM + PPO's or PPO's defaults, the bilevel policy reported), as `summary.json` and

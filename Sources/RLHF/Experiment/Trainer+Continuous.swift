@@ -16,13 +16,15 @@ extension Trainer {
     /// between the uniform random policy's value (``UniformBoxFamily``, `uniformEpisodes`
     /// episodes from a fixed stream) and `optimalValue`. ZBCPG's `layers` blocks are the mean
     /// network's layers and the log-stds. `ppo-true-reward` runs PPO with the same Gaussian policy
-    /// (``PPOHyperparameters/continuous`` unless the configuration sets PPO's settings); the
-    /// preference baselines do not run on box actions yet.
+    /// (``PPOHyperparameters/continuous`` unless the configuration sets PPO's settings), and so
+    /// do `rm-ppo` and `rm-ppo-offline` (a reward model on φ(s) ⊕ a); DPO and online DPO do not
+    /// run on box actions yet.
     static func runContinuous<E: EpisodicEnvironment>(_ env: E, optimalValue: Double, uniformEpisodes: Int = uniformValueEpisodes,
                                                       _ config: TrainConfiguration, _ hooks: Hooks) throws -> TrainResult
     where E.Action == [Double], E.State: Codable & Sendable {
-        guard config.algorithm.isZerothOrder || config.algorithm == .ppoTrueReward else {
-            throw RLHFError.invalidArgument(name: "algorithm", message: "\(config.algorithm.rawValue) does not run on continuous actions yet (\(config.environment.name) has a box action space); zpg, zbcpg and ppo-true-reward do")
+        let ppoBased: [AlgorithmName] = [.ppoTrueReward, .rmPPO, .rmPPOOffline]
+        guard config.algorithm.isZerothOrder || ppoBased.contains(config.algorithm) else {
+            throw RLHFError.invalidArgument(name: "algorithm", message: "\(config.algorithm.rawValue) does not run on continuous actions yet (\(config.environment.name) has a box action space); zpg, zbcpg, rm-ppo, rm-ppo-offline and ppo-true-reward do")
         }
         guard config.resolvedPolicy(tabular: false) == .mlp else {
             throw RLHFError.invalidArgument(name: "policy", message: "a tabular policy needs a tabular environment; use --policy mlp on \(config.environment.name)")
@@ -33,15 +35,24 @@ extension Trainer {
         let uniform = MonteCarlo.evaluateSync(env, family: UniformBoxFamily(env: env), parameters: [], episodes: uniformEpisodes,
                                               seed: uniformValueSeed, threads: config.threads).value.mean
         let policy = family.policy
+        // PPO records the unclipped Gaussian samples and steps the environment with their clipped
+        // form (ActionClipping); its defaults on box actions are ``PPOHyperparameters/continuous``
+        // and ``RewardModelPPOHyperparameters/continuous``.
+        if ppoBased.contains(config.algorithm) { try checkNetworkSizes(env, config, tabular: false) }
         if config.algorithm == .ppoTrueReward {
-            // PPO records the unclipped Gaussian samples and steps the environment with their
-            // clipped form; its defaults on box actions are ``PPOHyperparameters/continuous``.
-            var config = config
-            config.ppo = config.ppo ?? .continuous
-            let hyper = config.ppo!
-            try Validate.network(inputs: env.featureCount + 1, hidden: hyper.valueHidden, outputs: 1, "PPO value network")
-            return try execute(PPOTrueReward(env: ActionClipping(env), policy: policy, hyper: hyper,
+            return try execute(PPOTrueReward(env: ActionClipping(env), policy: policy, hyper: config.resolvedPPO(tabular: false),
                                              updates: config.ppoUpdates, seed: config.seed),
+                               parameterCount: policy.parameterCount, evaluate: monteCarloEvaluator(env, evaluated, config),
+                               uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+        }
+        if config.algorithm == .rmPPO || config.algorithm == .rmPPOOffline {
+            // The reward model reads φ(s) ⊕ a, the executed (clipped) action.
+            let panel = try config.makePanel()
+            let source = try preferenceSource(env, panel: panel, config)
+            return try execute(RewardModelPPO(env: ActionClipping(env), policy: policy, panel: panel,
+                                              hyper: config.resolvedRMPPO(tabular: false), seed: config.seed,
+                                              online: config.algorithm == .rmPPO, budget: config.budget,
+                                              segmentLength: config.segmentLength, source: source),
                                parameterCount: policy.parameterCount, evaluate: monteCarloEvaluator(env, evaluated, config),
                                uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
         }

@@ -177,12 +177,13 @@ public enum Trainer {
 
     /// Checks the sizes of the networks a baseline builds besides its policy (reward model,
     /// PPO's value network, the bilevel reward and critic) before any is allocated.
-    static func checkNetworkSizes<E: Environment>(_ env: E, _ config: TrainConfiguration, tabular: Bool) throws {
-        let f = env.featureCount, m = env.actionCount
+    static func checkNetworkSizes<E: EpisodicEnvironment>(_ env: E, _ config: TrainConfiguration, tabular: Bool) throws {
+        let f = env.featureCount, m = env.actionSpace.count ?? 1, reward = env.rewardModelShape
         switch config.algorithm {
         case .rmPPO, .rmPPOOffline:
             let h = config.resolvedRMPPO(tabular: tabular)
-            try Validate.network(inputs: f, hidden: h.rewardModel.hidden, outputs: m, "reward network (--reward-hidden)")
+            try Validate.network(inputs: reward.inputs, hidden: h.rewardModel.hidden, outputs: reward.outputs,
+                                 "reward network (--reward-hidden)")
             try Validate.network(inputs: f + 1, hidden: h.ppo.valueHidden, outputs: 1, "PPO value network")
         case .ppoTrueReward:
             try Validate.network(inputs: f + 1, hidden: config.resolvedPPO(tabular: tabular).valueHidden, outputs: 1, "PPO value network")

@@ -102,7 +102,7 @@ public struct GaussianPolicy: Sendable, Equatable {
     /// Clips `action` into the box, elementwise.
     @inlinable
     public func clip(_ action: UnsafeMutableBufferPointer<Double>) {
-        for i in 0..<actionDimension { action[i] = min(max(action[i], low[i]), high[i]) }
+        ActionSpace.clip(UnsafeMutableBufferPointer(rebasing: action[0..<actionDimension]), low: low, high: high)
     }
 
     /// The mean m_θ(s) of one state's features into `mean` (``actionDimension`` values), with the

@@ -89,7 +89,7 @@ public struct NeuralTabularFamily: TabularPolicyFamily {
 
 /// A neural softmax policy on any environment: every step reads the state's features and runs
 /// the network on them (CartPole, and any environment without a small state set).
-public struct NeuralFamily<E: Environment>: PolicyFamily {
+public struct NeuralFamily<E: EpisodicEnvironment>: PolicyFamily where E.Action == Int {
     public typealias State = E.State
 
     /// The environment whose features the policy reads.
@@ -101,7 +101,7 @@ public struct NeuralFamily<E: Environment>: PolicyFamily {
 
     /// Creates the family.
     public init(env: E, policy: NeuralSoftmaxPolicy, greedy: Bool = false) {
-        precondition(policy.featureCount == env.featureCount && policy.actionCount == env.actionCount,
+        precondition(policy.featureCount == env.featureCount && env.actionSpace == .finite(policy.actionCount),
                      "the policy network does not fit the environment's features and actions")
         self.env = env
         self.policy = policy
