@@ -200,10 +200,10 @@ public enum BuiltInStudies {
               - {label: rm-ppo-offline, algorithm: rm-ppo-offline, rm-ppo: {reward-model: {hidden: []}}}
               - {label: rm-ppo, algorithm: rm-ppo, rm-ppo: {reward-model: {hidden: []}}, budgets: [3e3, 1e4, 3e4, 1e5]}
             """),
-        Entry(name: "continuous-control", summary: "ZPG and ZBCPG on box actions (pendulum, Gymnasium's Hopper-v5) against PPO on the true reward", yaml: """
+        Entry(name: "continuous-control", summary: "ZPG, ZBCPG and RM + PPO on box actions (pendulum, Gymnasium's Hopper-v5) against PPO on the true reward", yaml: """
             name: continuous-control
             title: Continuous control on Pendulum-v1 and Hopper-v5
-            question: On box-action tasks, how far do the zeroth-order methods move the Gaussian policy from the random one at equal queries, against PPO on the true reward (the ceiling, no queries)?
+            question: On box-action tasks, how far do the zeroth-order methods and RM + PPO move the Gaussian policy from the random one, against PPO on the true reward (the ceiling, no queries)?
             # Hopper-v5 runs in Gymnasium (gymnasium[mujoco] for the Python that --python or
             # RLHF_PYTHON names); pendulum is the native Pendulum-v1.
             environments:
@@ -218,10 +218,12 @@ public enum BuiltInStudies {
             algorithms:
               - zpg
               - zbcpg
+              - {label: rm-ppo, algorithm: rm-ppo, segment-length: 50, rm-ppo: {agent-steps: 122880}, budgets: [1e3]}
               - {label: ppo-true-reward, algorithm: ppo-true-reward, ppo-updates: 30, budgets: [4e3]}
             notes:
               - "PPO on the true reward uses no queries: its 30 updates of 4096 steps are the same run at any budget, shown at the largest. With 200 updates it reaches −186, −176, −189 on pendulum (seeds 0–2)."
-              - "The preference baselines (RM + PPO, DPO, online DPO, bilevel) do not run on box actions yet."
+              - "RM + PPO labels segments of 50 steps (whole 200-step pendulum episodes teach a reward that PPO exploits: −1447 at 10³ queries, seed 0) and trains the same 30 updates of 4096 steps as the ceiling. With its default 100 updates it reaches −540, −244, −235 on pendulum at 10³ queries (seeds 0–2)."
+              - "DPO, online DPO and the bilevel method do not run on box actions yet."
             """),
     ]
 }
