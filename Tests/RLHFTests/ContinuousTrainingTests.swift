@@ -141,8 +141,8 @@ struct ContinuousTrainingTests {
         // A segment keeps its actions; the JSON a person is shown carries the vectors.
         let segment = trajectory.segment(start: 3, length: 4, discount: 1, myopicDiscount: 1)
         #expect(segment.boxActions! == Array(trajectory.boxActions![3..<7]))
-        let json = String(decoding: try trajectory.displayJSON(), as: UTF8.self)
-        #expect(json.contains("[\(trajectory.boxActions![0][0])]") || json.contains("\(trajectory.boxActions![0][0])"))
+        struct Shown: Decodable { let actions: [[Double]] }
+        #expect(try JSONDecoder().decode(Shown.self, from: try trajectory.displayJSON()).actions == trajectory.boxActions)
     }
 
     /// A dataset of box-action pairs saves and loads with its action vectors.
@@ -164,6 +164,18 @@ struct ContinuousTrainingTests {
         for (a, b) in zip(loaded.pairs, dataset.pairs) {
             #expect(a.first.boxActions! == b.first.boxActions! && a.second.boxActions! == b.second.boxActions! && a.label == b.label)
             #expect(a.first.boxActions!.allSatisfy { $0.count == 1 && abs($0[0]) <= 2 })
+        }
+        // A line whose action vectors do not match its steps is refused with its number.
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        var pair = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as! [String: Any]
+        var first = pair["first"] as! [String: Any]
+        first["box_actions"] = (first["box_actions"] as! [Any]).dropLast().map { $0 }
+        pair["first"] = first
+        lines[1] = String(decoding: try JSONSerialization.data(withJSONObject: pair), as: UTF8.self)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: RLHFError.self) { try PreferenceDataset<Pendulum.State>.load(from: path) }
+        do { _ = try PreferenceDataset<Pendulum.State>.load(from: path) } catch {
+            #expect("\(error)".contains("line 2") && "\(error)".contains("4 action vectors"), "\(error)")
         }
     }
 }

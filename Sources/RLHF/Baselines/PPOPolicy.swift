@@ -227,7 +227,6 @@ extension GaussianPolicy: PPOPolicy {
         return result
     }
 
-    /// No learned reward scores box actions yet (``RewardModel`` has one output per finite action).
     /// r_φ of rows φ(sᵢ) ⊕ clip(uᵢ) (``FeaturizedTrajectory/boxRows(features:featureCount:actions:low:high:)``:
     /// the action the environment executed), the model's one output, in one batched pass.
     public func learnedRewards(_ model: RewardModel, features: UnsafeBufferPointer<Double>, actions: [[Double]]) -> [Double]? {

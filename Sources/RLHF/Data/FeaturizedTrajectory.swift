@@ -26,6 +26,8 @@ public struct FeaturizedTrajectory: Sendable {
                 env.features(of: s, into: UnsafeMutableBufferPointer(rebasing: buffer[(t * f)..<((t + 1) * f)]))
             }
         }
+        precondition((trajectory.boxActions != nil) == !env.actionSpace.isFinite,
+                     "a trajectory \(trajectory.boxActions == nil ? "without" : "with") action vectors on \(env.actionSpace)")
         if let box = trajectory.boxActions, case let .box(low, high) = env.actionSpace {
             features = x.withUnsafeBufferPointer { Self.boxRows(features: $0, featureCount: f, actions: box, low: low, high: high) }
             featureCount = f + low.count
@@ -42,6 +44,7 @@ public struct FeaturizedTrajectory: Sendable {
     public static func boxRows(features: UnsafeBufferPointer<Double>, featureCount f: Int, actions: [[Double]],
                                low: [Double], high: [Double]) -> [Double] {
         let d = low.count, width = f + d
+        precondition(features.count == actions.count * f, "\(features.count) features for \(actions.count) rows of \(f)")
         var rows = [Double](repeating: 0, count: actions.count * width)
         rows.withUnsafeMutableBufferPointer { out in
             for (i, a) in actions.enumerated() {

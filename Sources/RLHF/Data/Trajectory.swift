@@ -65,6 +65,22 @@ public struct Trajectory<State: Codable & Sendable>: Codable, Sendable {
 }
 
 extension Trajectory {
+    /// Decodes a trajectory and refuses one whose states, actions, rewards and action vectors
+    /// differ in length (what ``init(states:actions:rewards:totalReturn:myopicReturn:boxActions:)``
+    /// requires), so a damaged dataset line is an error, not a wrong row.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let states = try c.decode([State].self, forKey: .states), actions = try c.decode([Int].self, forKey: .actions)
+        let rewards = try c.decode([Double].self, forKey: .rewards)
+        let box = try c.decodeIfPresent([[Double]].self, forKey: .boxActions)
+        guard states.count == actions.count, rewards.count == actions.count, (box?.count ?? actions.count) == actions.count else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription:
+                "a trajectory's arrays differ in length (\(states.count) states, \(actions.count) actions, \(rewards.count) rewards\(box.map { ", \($0.count) action vectors" } ?? ""))"))
+        }
+        self.init(states: states, actions: actions, rewards: rewards, totalReturn: try c.decode(Double.self, forKey: .totalReturn),
+                  myopicReturn: try c.decode(Double.self, forKey: .myopicReturn), boxActions: box)
+    }
+
     /// The labeling service's trajectory JSON: `{"states": […], "actions": […], "rewards": […]}`.
     public func displayJSON() throws -> Data {
         if let boxActions {
