@@ -41,10 +41,9 @@ struct ContinuousTrainingTests {
         #expect(a.count == 1 && a[0] >= -2 && a[0] <= 2)
     }
 
-    /// DPO, online DPO and the bilevel method need finite actions yet: refused by name, before
-    /// anything runs.
+    /// The bilevel method needs finite actions yet: refused by name, before anything runs.
     @Test func baselinesAreRefusedWithTheReason() {
-        for algorithm in [AlgorithmName.dpo, .onlineDPO, .bilevel] {
+        for algorithm in [AlgorithmName.bilevel] {
             do {
                 _ = try Trainer.run(configuration(algorithm))
                 Issue.record("\(algorithm) ran on pendulum")

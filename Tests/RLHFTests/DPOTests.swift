@@ -7,7 +7,7 @@ import RLHFTestSupport
 struct DPOTests {
     /// Runs DPO through the training loop and returns the optimizer, the ledger and the final state.
     static func run(online: Bool, budget: Int, hyper: DPOHyperparameters, seed: UInt64 = 11, slip: Double? = nil,
-                    evaluateEvery: Int = 1_000_000) throws -> (DPO<GridWorld>, QueryLedger, TrainingState) {
+                    evaluateEvery: Int = 1_000_000) throws -> (DPO<GridWorld, NeuralSoftmaxPolicy>, QueryLedger, TrainingState) {
         let (env, panel, policy) = try Classic.fixture(slip: slip)
         var dpo = try DPO(env: env, policy: policy, panel: panel, hyper: hyper, seed: seed, online: online, budget: budget)
         var ledger = try QueryLedger(budget: budget)
@@ -75,11 +75,11 @@ struct DPOTests {
             return total / Double(pairs.count)
         }
 
-        var batch = DPOBatch()
+        var batch = DPOBatch<NeuralSoftmaxPolicy>()
         for (k, pair) in pairs.enumerated() { batch.append(pair, references: references[2 * k], references[2 * k + 1]) }
         let workspace = PolicyWorkspace(for: policy, capacity: 4)   // grows on demand
         policy.network.gradients = policy.network.gradients.map { _ in 123 }   // must be overwritten
-        let loss = DPO<GridWorld>.lossAndGradient(&batch, policy: &policy, beta: beta, workspace: workspace)
+        let loss = DPO<GridWorld, NeuralSoftmaxPolicy>.lossAndGradient(&batch, policy: &policy, beta: beta, workspace: workspace)
         let theta = policy.network.parameters
         #expect(abs(loss - naiveLoss(theta)) < 1e-12)
         let numerical = NeuralTestSupport.numericalGradient(theta, naiveLoss)
@@ -146,7 +146,7 @@ struct DPOTests {
         // Round 1's pairs come from θ₁ and are measured against θ₁ itself, not the initial θ.
         _ = try dpo.collectPairs(hyper.pairsPerRound, round: 1, ledger: &ledger)
         dpo.computeReferences()
-        var batch = DPOBatch()
+        var batch = DPOBatch<NeuralSoftmaxPolicy>()
         for p in dpo.pairs { batch.append(p, references: 0, 0, env: env) }
         let current = batch.trajectoryLogProbabilities(policy: dpo.policy, workspace: PolicyWorkspace(for: dpo.policy))
         #expect(zip(current, dpo.references).allSatisfy { abs($0 - $1) < 1e-12 })

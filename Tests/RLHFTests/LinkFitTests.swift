@@ -101,14 +101,14 @@ struct LinkFitTests {
     func tails() {
         // Thurstone: the asymptotic series below u = −30 continues the direct formula.
         // (2·10⁻⁸ apart: log Φ changes by λ·2·10⁻⁸ ≈ 6·10⁻⁷ there.)
-        let direct = LinkFit.logNormalCDF(-29.999_999_99), series = LinkFit.logNormalCDF(-30.000_000_01)
+        let direct = Loss.logNormalCDF(-29.999_999_99), series = Loss.logNormalCDF(-30.000_000_01)
         #expect(abs(direct.0 - series.0) < 1e-6 && abs(direct.1 - series.1) < 1e-6 && abs(direct.2 - series.2) < 1e-6)
         // log Φ(−40) = log(φ(40)) + log R(40), R the Mills ratio ≈ 1/40·(1 − 1/1600 + 3/1600²).
         let t = 40.0, mills = (1 - 1 / (t * t) + 3 / pow(t, 4) - 15 / pow(t, 6)) / t
         let expected = -t * t / 2 - 0.5 * log(2 * Double.pi) + log(mills)
-        #expect(abs(LinkFit.logNormalCDF(-t).0 - expected) < 1e-12 * abs(expected))
-        #expect(LinkFit.logNormalCDF(-1e3).0.isFinite && LinkFit.logNormalCDF(40).0 == 0)
-        #expect(abs(LinkFit.logNormalCDF(8).0 - log1p(-6.220960574271784e-16)) < 1e-25)
+        #expect(abs(Loss.logNormalCDF(-t).0 - expected) < 1e-12 * abs(expected))
+        #expect(Loss.logNormalCDF(-1e3).0.isFinite && Loss.logNormalCDF(40).0 == 0)
+        #expect(abs(Loss.logNormalCDF(8).0 - log1p(-6.220960574271784e-16)) < 1e-25)
         // Bradley-Terry: log σ(u) ≈ u in the lower tail, −e^{−u} in the upper.
         #expect(LinkFit.logLogistic(-800).0 == -800 && LinkFit.logLogistic(-800).1 == 1)
         #expect(abs(LinkFit.logLogistic(40).0 + exp(-40)) < 1e-30)

@@ -161,12 +161,13 @@ public enum DPOLoss {
 }
 
 /// A minibatch of pairs laid out for one batched forward pass: the steps of τ0 then τ1 of each
-/// pair, row after row. Its arrays keep their capacity, so reusing it allocates nothing.
-struct DPOBatch {
+/// pair, row after row, their executed actions flat (``DPOPolicy/actionWidth`` values a step).
+/// Its arrays keep their capacity, so reusing it allocates nothing.
+struct DPOBatch<Policy: DPOPolicy> {
     /// One row of features per step.
     var features: [Double] = []
-    /// The action of every step.
-    var actions: [Int] = []
+    /// The executed action of every step, flat.
+    var actions: [Policy.ActionValue] = []
     /// T(τ0), T(τ1) of every pair.
     var lengths: [Int] = []
     /// p̂ of every pair.
@@ -177,6 +178,8 @@ struct DPOBatch {
     var stepLogProbabilities: [Double] = []
     /// The weight of every step's ∇ log π(a|s) in the gradient.
     var weights: [Double] = []
+    /// Steps in the batch (Σ of ``lengths``).
+    var rowCount = 0
     /// Of the last loss evaluation: Σ of the implicit-reward margins β·h toward the preferred
     /// trajectory, pairs with a preference (p̂ ≠ ½), and of those the ones whose margin is positive.
     var marginSum = 0.0, decidedPairs = 0, agreeingPairs = 0
@@ -191,10 +194,11 @@ struct DPOBatch {
         lengths.removeAll(keepingCapacity: true)
         labels.removeAll(keepingCapacity: true)
         references.removeAll(keepingCapacity: true)
+        rowCount = 0
     }
 
     /// Appends one trajectory's steps, reading each state's features from `env`.
-    mutating func append<E: Environment>(_ trajectory: Trajectory<E.State>, env: E) {
+    mutating func append<E: EpisodicEnvironment>(_ trajectory: Trajectory<E.State>, env: E) {
         let f = env.featureCount
         let start = features.count
         features.append(contentsOf: repeatElement(0, count: trajectory.count * f))
@@ -204,12 +208,13 @@ struct DPOBatch {
                 env.features(of: s, into: UnsafeMutableBufferPointer(rebasing: x[row..<(row + f)]))
             }
         }
-        actions.append(contentsOf: trajectory.actions)
+        Policy.appendExecutedActions(of: trajectory, to: &actions)
         lengths.append(trajectory.count)
+        rowCount += trajectory.count
     }
 
     /// Appends a pair: τ0's steps, τ1's steps, the label and the reference log-probabilities.
-    mutating func append<E: Environment>(_ pair: PreferencePair<E.State>, references r0: Double, _ r1: Double, env: E) {
+    mutating func append<E: EpisodicEnvironment>(_ pair: PreferencePair<E.State>, references r0: Double, _ r1: Double, env: E) {
         append(pair.first, env: env)
         append(pair.second, env: env)
         labels.append(pair.label)
@@ -217,21 +222,9 @@ struct DPOBatch {
         references.append(r1)
     }
 
-    /// Appends already featurized trajectories (tests).
-    mutating func append(_ pair: FeaturizedPair, references r0: Double, _ r1: Double) {
-        for t in [pair.first, pair.second] {
-            features.append(contentsOf: t.features)
-            actions.append(contentsOf: t.actions)
-            lengths.append(t.count)
-        }
-        labels.append(pair.label)
-        references.append(r0)
-        references.append(r1)
-    }
-
     /// log π(τ) of every trajectory of the batch (2 per pair) under `parameters` (the policy's
     /// own when nil), from one batched forward pass.
-    mutating func trajectoryLogProbabilities(policy: NeuralSoftmaxPolicy, workspace: PolicyWorkspace,
+    mutating func trajectoryLogProbabilities(policy: Policy, workspace: Policy.Workspace,
                                              parameters: UnsafeBufferPointer<Double>? = nil) -> [Double] {
         forwardSteps(policy: policy, workspace: workspace, parameters: parameters)
         var result = [Double](repeating: 0, count: lengths.count)
@@ -243,19 +236,34 @@ struct DPOBatch {
     }
 
     /// Fills ``stepLogProbabilities`` with one forward pass over every step.
-    mutating func forwardSteps(policy: NeuralSoftmaxPolicy, workspace: PolicyWorkspace,
-                               parameters: UnsafeBufferPointer<Double>? = nil) {
-        let rows = actions.count
+    mutating func forwardSteps(policy: Policy, workspace: Policy.Workspace, parameters: UnsafeBufferPointer<Double>? = nil) {
+        let rows = rowCount
         if stepLogProbabilities.count < rows {
             stepLogProbabilities.append(contentsOf: repeatElement(0, count: rows - stepLogProbabilities.count))
         }
         features.withUnsafeBufferPointer { x in
             actions.withUnsafeBufferPointer { a in
                 stepLogProbabilities.withUnsafeMutableBufferPointer { out in
-                    policy.logProbabilities(features: x, actions: a, workspace: workspace, into: out, parameters: parameters)
+                    policy.executedLogProbabilities(features: x, actions: a, workspace: workspace,
+                                                    into: UnsafeMutableBufferPointer(rebasing: out[0..<rows]), parameters: parameters)
                 }
             }
         }
+    }
+}
+
+extension DPOBatch where Policy.ActionValue == Int {
+    /// Appends already featurized trajectories (tests).
+    mutating func append(_ pair: FeaturizedPair, references r0: Double, _ r1: Double) {
+        for t in [pair.first, pair.second] {
+            features.append(contentsOf: t.features)
+            actions.append(contentsOf: t.actions)
+            lengths.append(t.count)
+            rowCount += t.count
+        }
+        labels.append(pair.label)
+        references.append(r0)
+        references.append(r1)
     }
 }
 
@@ -281,7 +289,8 @@ struct DPOBatch {
 /// Randomness: pair n of round t is drawn from stream (seed, t, n) (rollouts and answers), the
 /// minibatch order of pass e of round t from stream (seed, t, ``shuffleStream``, e). The Adam state
 /// persists across rounds.
-public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & Sendable {
+public struct DPO<E: EpisodicEnvironment, Policy: DPOPolicy>: PreferenceOptimizer
+where E.Action == Policy.Action, E.State: Codable & Sendable {
     /// The hyperparameters.
     public let hyper: DPOHyperparameters
     /// The environment rollouts run in.
@@ -301,7 +310,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     /// the segments' log-ratios.
     public let segmentLength: Int?
     /// The policy π_θ being trained.
-    public private(set) var policy: NeuralSoftmaxPolicy
+    public private(set) var policy: Policy
     /// The initial θ (the reference of offline DPO and of online DPO with ``DPOReference/initial``).
     public let initialParameters: [Double]
     /// Pairs offline DPO buys at iteration 0 (at least 1, so that a budget below M is reported
@@ -321,9 +330,8 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     var pairs: [PreferencePair<E.State>] = []
     /// log π_ref(τ0), log π_ref(τ1) of every pair in ``pairs``.
     var references: [Double] = []
-    let family: NeuralFamily<E>
-    let workspace: PolicyWorkspace
-    var batch = DPOBatch()
+    let workspace: Policy.Workspace
+    var batch = DPOBatch<Policy>()
 
     /// Second coordinate of the minibatch-order streams (pairs use (t, n), two coordinates only).
     public static var shuffleStream: UInt64 { 0x5348_5546 }
@@ -336,7 +344,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     ///
     /// - Parameter budget: the run's query budget; offline DPO spends it all (up to the pair cap)
     ///   at iteration 0.
-    public init(env: E, policy: NeuralSoftmaxPolicy, panel: EvaluatorPanel, hyper: DPOHyperparameters,
+    public init(env: E, policy: Policy, panel: EvaluatorPanel, hyper: DPOHyperparameters,
                 seed: UInt64, online: Bool, budget: Int, segmentLength: Int? = nil,
                 source: (any PreferenceSource)? = nil) throws {
         try hyper.validate()
@@ -344,7 +352,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         try Validate.atLeast(budget, 1, "query budget", atMost: Limits.budget)
         if let l = segmentLength { try Validate.atLeast(l, 1, "segment length", atMost: Limits.horizon) }
         self.segmentLength = segmentLength
-        precondition(policy.featureCount == env.featureCount && policy.actionCount == env.actionCount,
+        precondition(policy.featureCount == env.featureCount && policy.mismatch(with: env.actionSpace) == nil,
                      "the policy network does not fit the environment's features and actions")
         self.env = env
         self.policy = policy
@@ -353,18 +361,17 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         self.seed = seed
         self.online = online
         self.budget = budget
-        initialParameters = policy.network.parameters
+        initialParameters = policy.parameters
         offlinePairs = max(1, min(hyper.maxOfflinePairs ?? Int.max, budget / panel.queriesPerPair))
         optimizer = Adam(parameterCount: policy.parameterCount, learningRate: hyper.learningRate,
                          epsilon: hyper.adamEpsilon, maxGradientNorm: hyper.maxGradientNorm)
-        family = NeuralFamily(env: env, policy: policy)
-        workspace = PolicyWorkspace(for: policy, capacity: 1024)
+        workspace = policy.makeWorkspace(capacity: 1024)
     }
 
     /// θ, the policy network's flat parameters.
     public var parameters: [Double] {
-        get { policy.network.parameters }
-        set { policy.network.parameters = newValue }
+        get { policy.parameters }
+        set { policy.parameters = newValue }
     }
 
     /// Offline: the dataset's cost at iteration 0, nothing after. Online: pairsPerRound·M per round.
@@ -403,19 +410,17 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     /// Replaces ``pairs`` by `count` pairs sampled from the current policy and judged by the panel
     /// (pair n from stream (seed, round, n)); returns the environment steps taken.
     mutating func collectPairs(_ count: Int, round t: Int, ledger: inout QueryLedger) throws -> Int {
-        var actor0 = policy.network.parameters.withUnsafeBufferPointer { family.makeActor($0) }
-        var actor1 = policy.network.parameters.withUnsafeBufferPointer { family.makeActor($0) }
         var data = PreferenceDataset<E.State>()
-        let steps = try data.collect(count, env: env, actor0: &actor0, actor1: &actor1, panel: panel,
-                                     source: source, name: online ? "online-dpo" : "dpo",
-                                     ledger: &ledger, seed: seed, stream: UInt64(t), segmentLength: segmentLength)
+        let steps = try policy.collectPairs(count, into: &data, env: env, panel: panel, source: source,
+                                            name: online ? "online-dpo" : "dpo", ledger: &ledger, seed: seed,
+                                            stream: UInt64(t), segmentLength: segmentLength)
         pairs = data.pairs
         return steps
     }
 
     /// log π_ref of both trajectories of every pair, in chunks of batched forward passes.
     mutating func computeReferences() {
-        let referenceParameters = (online && hyper.reference == .previousRound) ? policy.network.parameters : initialParameters
+        let referenceParameters = (online && hyper.reference == .previousRound) ? policy.parameters : initialParameters
         references = [Double](repeating: 0, count: 2 * pairs.count)
         var start = 0
         while start < pairs.count {
@@ -448,7 +453,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
             margins += batch.marginSum
             decided += batch.decidedPairs
             agreeing += batch.agreeingPairs
-            optimizer.step(&policy.network)
+            policy.step(&optimizer)
             batches += 1
             start = end
         }
@@ -467,9 +472,9 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
     /// One forward pass gives log π(a|s) of every step and so h of every pair; then every step of
     /// τ1 is weighted by g = (dL/dh)/n and every step of τ0 by −g, and one backward pass adds
     /// Σ_i w_i ∇ log π(a_i|s_i) = ∇ of the mean loss.
-    static func lossAndGradient(_ batch: inout DPOBatch, policy: inout NeuralSoftmaxPolicy, beta: Double,
-                                workspace: PolicyWorkspace) -> Double {
-        policy.network.zeroGradients()
+    static func lossAndGradient(_ batch: inout DPOBatch<Policy>, policy: inout Policy, beta: Double,
+                                workspace: Policy.Workspace) -> Double {
+        policy.zeroGradients()
         let n = batch.pairCount
         guard n > 0 else { return .nan }
         batch.forwardSteps(policy: policy, workspace: workspace)
@@ -500,7 +505,7 @@ public struct DPO<E: Environment>: PreferenceOptimizer where E.State: Codable & 
         batch.features.withUnsafeBufferPointer { x in
             batch.actions.withUnsafeBufferPointer { a in
                 batch.weights.withUnsafeBufferPointer { w in
-                    _ = policy.accumulateLogProbabilityGradient(features: x, actions: a, weights: w, workspace: workspace)
+                    policy.accumulateExecutedLogProbabilityGradient(features: x, actions: a, weights: w, workspace: workspace)
                 }
             }
         }

@@ -17,14 +17,16 @@ extension Trainer {
     /// episodes from a fixed stream) and `optimalValue`. ZBCPG's `layers` blocks are the mean
     /// network's layers and the log-stds. `ppo-true-reward` runs PPO with the same Gaussian policy
     /// (``PPOHyperparameters/continuous`` unless the configuration sets PPO's settings), and so
-    /// do `rm-ppo` and `rm-ppo-offline` (a reward model on φ(s) ⊕ a); DPO and online DPO do not
-    /// run on box actions yet.
+    /// do `rm-ppo` and `rm-ppo-offline` (a reward model on φ(s) ⊕ a); `dpo` and `online-dpo`
+    /// score the executed (clipped) actions by the censored Gaussian likelihood
+    /// (``GaussianPolicy/executedLogProbabilities(features:actions:workspace:into:parameters:)``).
     static func runContinuous<E: EpisodicEnvironment>(_ env: E, optimalValue: Double, uniformEpisodes: Int = uniformValueEpisodes,
                                                       _ config: TrainConfiguration, _ hooks: Hooks) throws -> TrainResult
     where E.Action == [Double], E.State: Codable & Sendable {
         let ppoBased: [AlgorithmName] = [.ppoTrueReward, .rmPPO, .rmPPOOffline]
-        guard config.algorithm.isZerothOrder || ppoBased.contains(config.algorithm) else {
-            throw RLHFError.invalidArgument(name: "algorithm", message: "\(config.algorithm.rawValue) does not run on continuous actions yet (\(config.environment.name) has a box action space); zpg, zbcpg, rm-ppo, rm-ppo-offline and ppo-true-reward do")
+        let dpoBased: [AlgorithmName] = [.dpo, .onlineDPO]
+        guard config.algorithm.isZerothOrder || ppoBased.contains(config.algorithm) || dpoBased.contains(config.algorithm) else {
+            throw RLHFError.invalidArgument(name: "algorithm", message: "\(config.algorithm.rawValue) does not run on continuous actions yet (\(config.environment.name) has a box action space); zpg, zbcpg, rm-ppo, rm-ppo-offline, dpo, online-dpo and ppo-true-reward do")
         }
         guard config.resolvedPolicy(tabular: false) == .mlp else {
             throw RLHFError.invalidArgument(name: "policy", message: "a tabular policy needs a tabular environment; use --policy mlp on \(config.environment.name)")
@@ -38,7 +40,9 @@ extension Trainer {
         // PPO records the unclipped Gaussian samples and steps the environment with their clipped
         // form (ActionClipping); its defaults on box actions are ``PPOHyperparameters/continuous``
         // and ``RewardModelPPOHyperparameters/continuous``.
-        if ppoBased.contains(config.algorithm) { try checkNetworkSizes(env, config, tabular: false) }
+        if ppoBased.contains(config.algorithm) || dpoBased.contains(config.algorithm) {
+            try checkNetworkSizes(env, config, tabular: false)
+        }
         if config.algorithm == .ppoTrueReward {
             return try execute(PPOTrueReward(env: ActionClipping(env), policy: policy, hyper: config.resolvedPPO(tabular: false),
                                              updates: config.ppoUpdates, seed: config.seed),
@@ -53,6 +57,16 @@ extension Trainer {
                                               hyper: config.resolvedRMPPO(tabular: false), seed: config.seed,
                                               online: config.algorithm == .rmPPO, budget: config.budget,
                                               segmentLength: config.segmentLength, source: source),
+                               parameterCount: policy.parameterCount, evaluate: monteCarloEvaluator(env, evaluated, config),
+                               uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+        }
+        if dpoBased.contains(config.algorithm) {
+            // Pairs are collected as RM + PPO's are (the executed, clipped actions recorded).
+            let panel = try config.makePanel()
+            let source = try preferenceSource(env, panel: panel, config)
+            return try execute(DPO(env: ActionClipping(env), policy: policy, panel: panel, hyper: config.resolvedDPO,
+                                   seed: config.seed, online: config.algorithm == .onlineDPO, budget: config.budget,
+                                   segmentLength: config.segmentLength, source: source),
                                parameterCount: policy.parameterCount, evaluate: monteCarloEvaluator(env, evaluated, config),
                                uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
         }

@@ -50,7 +50,7 @@ extension LinkFit {
                 // θ = log s, du/dθ = −u and d²u/dθ² = u.
                 func add(_ w: Double, _ v: Double) {
                     guard w > 0 else { return }
-                    let (f, f1, f2) = kind == .bradleyTerry ? logLogistic(v) : logNormalCDF(v)
+                    let (f, f1, f2) = kind == .bradleyTerry ? logLogistic(v) : Loss.logNormalCDF(v)
                     e.value += w * f
                     if derivatives {
                         g -= w * f1 * v
@@ -117,28 +117,5 @@ extension LinkFit {
         let value = u >= 0 ? -log1p(e) : u - log1p(e)
         let first = u >= 0 ? small : large       // σ(−u)
         return (value, first, -small * large)
-    }
-
-    /// log Φ(u) and its first two derivatives λ = φ(u)/Φ(u) and −λ(u + λ), accurate in both
-    /// tails: below u = −30 from the asymptotic series of Mills' ratio (relative error < 10⁻¹⁵).
-    static func logNormalCDF(_ u: Double) -> (Double, Double, Double) {
-        let halfLog2Pi = 0.5 * log(2 * Double.pi)
-        if u < -30 {
-            // Φ(u) = φ(u)·R(t), t = −u, R(t) = (1/t)·Σ (−1)ⁿ (2n − 1)!! / t²ⁿ.
-            let t = -u, t2 = t * t
-            var term = 1.0, sum = 1.0
-            for n in 1...9 {
-                term *= -Double(2 * n - 1) / t2
-                sum += term
-            }
-            let mills = sum / t
-            let lambda = 1 / mills
-            return (-0.5 * t2 - halfLog2Pi + log(mills), lambda, -lambda * (u + lambda))
-        }
-        let density = exp(-0.5 * u * u - halfLog2Pi)
-        let cdf = 0.5 * erfc(-u / 2.0.squareRoot())
-        let value = u > 0 ? log1p(-0.5 * erfc(u / 2.0.squareRoot())) : log(cdf)
-        let lambda = density / cdf
-        return (value, lambda, -lambda * (u + lambda))
     }
 }

@@ -24,6 +24,29 @@ public enum Loss {
         return e / (1 + e)
     }
 
+    /// log Φ(u) and its first two derivatives λ = φ(u)/Φ(u) and −λ(u + λ), accurate in both
+    /// tails: below u = −30 from the asymptotic series of Mills' ratio (relative error < 10⁻¹⁵).
+    public static func logNormalCDF(_ u: Double) -> (Double, Double, Double) {
+        let halfLog2Pi = 0.5 * log(2 * Double.pi)
+        if u < -30 {
+            // Φ(u) = φ(u)·R(t), t = −u, R(t) = (1/t)·Σ (−1)ⁿ (2n − 1)!! / t²ⁿ.
+            let t = -u, t2 = t * t
+            var term = 1.0, sum = 1.0
+            for n in 1...9 {
+                term *= -Double(2 * n - 1) / t2
+                sum += term
+            }
+            let mills = sum / t
+            let lambda = 1 / mills
+            return (-0.5 * t2 - halfLog2Pi + log(mills), lambda, -lambda * (u + lambda))
+        }
+        let density = exp(-0.5 * u * u - halfLog2Pi)
+        let cdf = 0.5 * erfc(-u / 2.0.squareRoot())
+        let value = u > 0 ? log1p(-0.5 * erfc(u / 2.0.squareRoot())) : log(cdf)
+        let lambda = density / cdf
+        return (value, lambda, -lambda * (u + lambda))
+    }
+
     /// Mean squared error (1/n) Σ (prediction − target)² over all n = batch × outputs values
     /// (PyTorch's `MSELoss` convention); gradient 2(prediction − target)/n.
     public static func meanSquaredError(prediction: UnsafeBufferPointer<Double>, target: UnsafeBufferPointer<Double>,
