@@ -4,7 +4,9 @@ import Testing
 
 @Suite("Training on a box of actions (pendulum)")
 struct ContinuousTrainingTests {
-    func configuration(_ algorithm: AlgorithmName) -> TrainConfiguration {
+    /// A small pendulum run (H = 30, M = 1, a 4-unit hidden layer, 400 queries); also used by
+    /// ``GaussianDPOTests``.
+    static func configuration(_ algorithm: AlgorithmName) -> TrainConfiguration {
         var c = TrainConfiguration()
         c.environment = EnvironmentSpec(name: "pendulum", horizon: 30)
         c.algorithm = algorithm
@@ -19,7 +21,7 @@ struct ContinuousTrainingTests {
     /// ZPG and ZBCPG run on pendulum with the Gaussian policy, the same numbers on 1 and 2 threads.
     @Test(arguments: [AlgorithmName.zpg, .zbcpg])
     func runsDeterministically(_ algorithm: AlgorithmName) throws {
-        var c = configuration(algorithm)
+        var c = Self.configuration(algorithm)
         let a = try Trainer.run(c)
         c.threads = 2
         let b = try Trainer.run(c)
@@ -45,7 +47,7 @@ struct ContinuousTrainingTests {
     @Test func baselinesAreRefusedWithTheReason() {
         for algorithm in [AlgorithmName.bilevel] {
             do {
-                _ = try Trainer.run(configuration(algorithm))
+                _ = try Trainer.run(Self.configuration(algorithm))
                 Issue.record("\(algorithm) ran on pendulum")
             } catch {
                 #expect("\(error)".contains("does not run on continuous actions yet"), "\(error)")
@@ -56,7 +58,7 @@ struct ContinuousTrainingTests {
     /// PPO on the true reward runs on pendulum with the Gaussian policy, reports the continuous
     /// defaults it used, and gives the same numbers on 1 and 2 threads.
     @Test func ppoTrueRewardRuns() throws {
-        var c = configuration(.ppoTrueReward)
+        var c = Self.configuration(.ppoTrueReward)
         c.ppoUpdates = 3
         var hyper = PPOHyperparameters.continuous
         hyper.stepsPerUpdate = 120
@@ -67,7 +69,7 @@ struct ContinuousTrainingTests {
         #expect(a.state.parameters == b.state.parameters && a.summary.finalValue == b.summary.finalValue)
         #expect(a.summary.iterations == 3 && a.summary.queriesUsed == 0 && a.summary.envSteps == 3 * 120)
         #expect(a.summary.configuration.ppo == hyper)
-        var unset = configuration(.ppoTrueReward)
+        var unset = Self.configuration(.ppoTrueReward)
         unset.ppoUpdates = 1
         #expect(try Trainer.run(unset).summary.configuration.ppo == .continuous)
     }
@@ -76,7 +78,7 @@ struct ContinuousTrainingTests {
     /// on labelled pairs (M = 1, the scheduled rounds), the box defaults, and the same numbers
     /// on 1 and 2 threads; the offline variant labels once and charges nothing after.
     @Test func rewardModelPPORuns() throws {
-        var c = configuration(.rmPPO)
+        var c = Self.configuration(.rmPPO)
         var hyper = RewardModelPPOHyperparameters.continuous
         hyper.ppo.stepsPerUpdate = 120
         hyper.agentSteps = 360
@@ -91,7 +93,7 @@ struct ContinuousTrainingTests {
         #expect(a.summary.configuration.rmPPO == hyper && a.summary.finalValue.isFinite)
         // 400 pairs of two 30-step episodes, plus 3 PPO updates of 120 steps.
         #expect(a.summary.envSteps == 400 * 60 + 3 * 120)
-        var offline = configuration(.rmPPOOffline)
+        var offline = Self.configuration(.rmPPOOffline)
         offline.budget = 20
         hyper.offlinePPOUpdates = 2
         hyper.ppoUpdatesPerRound = 1

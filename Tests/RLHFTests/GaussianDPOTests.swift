@@ -147,22 +147,11 @@ struct GaussianDPOTests {
         #expect(numeric.contains { abs($0) > 1e-3 })
     }
 
-    func configuration(_ algorithm: AlgorithmName) -> TrainConfiguration {
-        var c = TrainConfiguration()
-        c.environment = EnvironmentSpec(name: "pendulum", horizon: 30)
-        c.algorithm = algorithm
-        c.evaluators = 1
-        c.evaluationEpisodes = 40
-        c.seed = 9
-        c.hidden = [4]
-        return c
-    }
-
     /// Online DPO on pendulum: rounds of fresh pairs until the budget is spent, every pair two
     /// 30-step episodes, the same numbers on 1 and 2 threads, the settings reported; offline
     /// DPO buys its pairs once and trains its epochs.
     @Test func onlineAndOfflineDPORun() throws {
-        var c = configuration(.onlineDPO)
+        var c = ContinuousTrainingTests.configuration(.onlineDPO)
         c.budget = 120
         var hyper = DPOHyperparameters()
         hyper.pairsPerRound = 40
@@ -175,7 +164,7 @@ struct GaussianDPOTests {
         #expect(a.summary.queriesUsed == 120 && a.summary.iterations == 3 && a.summary.envSteps == 120 * 60)
         #expect(a.summary.configuration.dpo == hyper && a.summary.finalValue.isFinite)
         #expect(a.state.parameters != (try Trainer.gaussianFamily(Pendulum(horizon: 30), c)).policy.parameters)
-        var offline = configuration(.dpo)
+        var offline = ContinuousTrainingTests.configuration(.dpo)
         offline.budget = 50
         let o = try Trainer.run(offline)
         let tuned = DPOHyperparameters.offlineTuned

@@ -161,7 +161,7 @@ public enum DPOLoss {
 }
 
 /// A minibatch of pairs laid out for one batched forward pass: the steps of τ0 then τ1 of each
-/// pair, row after row, their executed actions flat (``DPOPolicy/actionWidth`` values a step).
+/// pair, row after row, their executed actions flat (an index, or the box's coordinates, a step).
 /// Its arrays keep their capacity, so reusing it allocates nothing.
 struct DPOBatch<Policy: DPOPolicy> {
     /// One row of features per step.

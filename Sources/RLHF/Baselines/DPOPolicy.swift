@@ -5,7 +5,7 @@
 /// an action is ``GaussianPolicy/actionDimension`` reals, the clipped vector the environment
 /// executed, scored by the censored Gaussian likelihood of
 /// ``GaussianPolicy/executedLogProbabilities(features:actions:workspace:into:parameters:)``)
-/// conform. Actions are laid out flat, ``actionWidth`` values a step, so that a minibatch of
+/// conform. Actions are laid out flat (an index, or the box's coordinates, a step), so that a minibatch of
 /// thousands of steps is two flat arrays. Everything else of DPO — pairs, references, the loss,
 /// minibatches, Adam — is written once, in ``DPO``.
 public protocol DPOPolicy: RewardLearningPolicy {
@@ -14,15 +14,13 @@ public protocol DPOPolicy: RewardLearningPolicy {
 
     /// Number of parameters (θ's length).
     var parameterCount: Int { get }
-    /// Values per action in a flat row: 1 for an index, the box's dimension for a vector.
-    var actionWidth: Int { get }
     /// Appends the executed actions of `trajectory`, flat.
     ///
     /// - Precondition: the trajectory has actions of this policy's kind (``Trajectory/boxActions``
     ///   exactly for a box policy), as the pairs DPO collects with the policy itself do.
     static func appendExecutedActions<S>(of trajectory: Trajectory<S>, to values: inout [ActionValue])
-    /// log π(aᵢ|sᵢ) of the rows (`features` is rows × ``featureCount``, `actions` rows ×
-    /// ``actionWidth``) into `result`, under `parameters` (the policy's own when nil).
+    /// log π(aᵢ|sᵢ) of the rows (`features` is rows × ``featureCount``, `actions` the rows' flat
+    /// actions) into `result`, under `parameters` (the policy's own when nil).
     func executedLogProbabilities(features: UnsafeBufferPointer<Double>, actions: UnsafeBufferPointer<ActionValue>,
                                   workspace: Workspace, into result: UnsafeMutableBufferPointer<Double>,
                                   parameters: UnsafeBufferPointer<Double>?)
@@ -36,9 +34,6 @@ public protocol DPOPolicy: RewardLearningPolicy {
 }
 
 extension NeuralSoftmaxPolicy: DPOPolicy {
-    /// One index a step.
-    public var actionWidth: Int { 1 }
-
     /// The trajectory's action indices.
     public static func appendExecutedActions<S>(of trajectory: Trajectory<S>, to values: inout [Int]) {
         precondition(trajectory.boxActions == nil, "a trajectory with action vectors cannot train a policy over discrete actions")
@@ -66,9 +61,6 @@ extension NeuralSoftmaxPolicy: DPOPolicy {
 }
 
 extension GaussianPolicy: DPOPolicy {
-    /// ``actionDimension`` coordinates a step.
-    public var actionWidth: Int { actionDimension }
-
     /// The trajectory's executed action vectors, flat (their length is checked by the
     /// log-probability passes: rows of ``actionDimension``).
     public static func appendExecutedActions<S>(of trajectory: Trajectory<S>, to values: inout [Double]) {

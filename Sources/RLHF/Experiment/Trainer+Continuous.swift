@@ -23,9 +23,8 @@ extension Trainer {
     static func runContinuous<E: EpisodicEnvironment>(_ env: E, optimalValue: Double, uniformEpisodes: Int = uniformValueEpisodes,
                                                       _ config: TrainConfiguration, _ hooks: Hooks) throws -> TrainResult
     where E.Action == [Double], E.State: Codable & Sendable {
-        let ppoBased: [AlgorithmName] = [.ppoTrueReward, .rmPPO, .rmPPOOffline]
-        let dpoBased: [AlgorithmName] = [.dpo, .onlineDPO]
-        guard config.algorithm.isZerothOrder || ppoBased.contains(config.algorithm) || dpoBased.contains(config.algorithm) else {
+        let baselines: [AlgorithmName] = [.ppoTrueReward, .rmPPO, .rmPPOOffline, .dpo, .onlineDPO]
+        guard config.algorithm.isZerothOrder || baselines.contains(config.algorithm) else {
             throw RLHFError.invalidArgument(name: "algorithm", message: "\(config.algorithm.rawValue) does not run on continuous actions yet (\(config.environment.name) has a box action space); zpg, zbcpg, rm-ppo, rm-ppo-offline, dpo, online-dpo and ppo-true-reward do")
         }
         guard config.resolvedPolicy(tabular: false) == .mlp else {
@@ -40,35 +39,29 @@ extension Trainer {
         // PPO records the unclipped Gaussian samples and steps the environment with their clipped
         // form (ActionClipping); its defaults on box actions are ``PPOHyperparameters/continuous``
         // and ``RewardModelPPOHyperparameters/continuous``.
-        if ppoBased.contains(config.algorithm) || dpoBased.contains(config.algorithm) {
+        if baselines.contains(config.algorithm) {
             try checkNetworkSizes(env, config, tabular: false)
-        }
-        if config.algorithm == .ppoTrueReward {
-            return try execute(PPOTrueReward(env: ActionClipping(env), policy: policy, hyper: config.resolvedPPO(tabular: false),
-                                             updates: config.ppoUpdates, seed: config.seed),
-                               parameterCount: policy.parameterCount, evaluate: monteCarloEvaluator(env, evaluated, config),
-                               uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
-        }
-        if config.algorithm == .rmPPO || config.algorithm == .rmPPOOffline {
-            // The reward model reads φ(s) ⊕ a, the executed (clipped) action.
+            let evaluate = monteCarloEvaluator(env, evaluated, config), d = policy.parameterCount
+            if config.algorithm == .ppoTrueReward {
+                return try execute(PPOTrueReward(env: ActionClipping(env), policy: policy, hyper: config.resolvedPPO(tabular: false),
+                                                 updates: config.ppoUpdates, seed: config.seed),
+                                   parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+            }
+            // The pairs' trajectories record the executed (clipped) actions: the reward model reads
+            // φ(s) ⊕ a, DPO scores a by the censored Gaussian likelihood.
             let panel = try config.makePanel()
             let source = try preferenceSource(env, panel: panel, config)
-            return try execute(RewardModelPPO(env: ActionClipping(env), policy: policy, panel: panel,
-                                              hyper: config.resolvedRMPPO(tabular: false), seed: config.seed,
-                                              online: config.algorithm == .rmPPO, budget: config.budget,
-                                              segmentLength: config.segmentLength, source: source),
-                               parameterCount: policy.parameterCount, evaluate: monteCarloEvaluator(env, evaluated, config),
-                               uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
-        }
-        if dpoBased.contains(config.algorithm) {
-            // Pairs are collected as RM + PPO's are (the executed, clipped actions recorded).
-            let panel = try config.makePanel()
-            let source = try preferenceSource(env, panel: panel, config)
+            if config.algorithm == .rmPPO || config.algorithm == .rmPPOOffline {
+                return try execute(RewardModelPPO(env: ActionClipping(env), policy: policy, panel: panel,
+                                                  hyper: config.resolvedRMPPO(tabular: false), seed: config.seed,
+                                                  online: config.algorithm == .rmPPO, budget: config.budget,
+                                                  segmentLength: config.segmentLength, source: source),
+                                   parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+            }
             return try execute(DPO(env: ActionClipping(env), policy: policy, panel: panel, hyper: config.resolvedDPO,
                                    seed: config.seed, online: config.algorithm == .onlineDPO, budget: config.budget,
                                    segmentLength: config.segmentLength, source: source),
-                               parameterCount: policy.parameterCount, evaluate: monteCarloEvaluator(env, evaluated, config),
-                               uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
+                               parameterCount: d, evaluate: evaluate, uniform: uniform, optimal: optimalValue, exact: false, config, hooks)
         }
         let blocks = policy.network.layers.map { Array($0.weightOffset..<$0.endOffset) }
             + [Array(policy.logStdOffset..<policy.parameterCount)]

@@ -46,25 +46,18 @@ extension GaussianPolicy {
     public func executedLogProbabilities(features: UnsafeBufferPointer<Double>, actions: UnsafeBufferPointer<Double>,
                                          workspace: GaussianPolicyWorkspace, into result: UnsafeMutableBufferPointer<Double>,
                                          parameters theta: UnsafeBufferPointer<Double>? = nil) {
-        guard let theta else {
-            return parameters.withUnsafeBufferPointer {
-                executedLogProbabilities(features: features, actions: actions, workspace: workspace, into: result, parameters: $0)
+        withParameters(theta) { theta in
+            let dim = actionDimension, o = logStdOffset
+            let (means, batch) = batchMeans(features: features, actions: actions, resultCount: result.count, parameters: theta,
+                                            workspace: workspace, caller: "executedLogProbabilities")
+            for r in 0..<batch {
+                var total = 0.0
+                for i in 0..<dim {
+                    total += Self.executedLogLikelihood(action: actions[r * dim + i], mean: means[r * dim + i], logStd: theta[o + i],
+                                                        low: low[i], high: high[i]).value
+                }
+                result[r] = total
             }
-        }
-        let dim = actionDimension, o = logStdOffset
-        precondition(actions.count % dim == 0, "executedLogProbabilities: \(actions.count) action values are not rows of \(dim)")
-        let batch = actions.count / dim
-        precondition(result.count >= batch, "executedLogProbabilities: result buffer too small")
-        precondition(theta.count == parameterCount, "executedLogProbabilities: \(theta.count) parameters, expected \(parameterCount)")
-        let means = network.forward(features, batch: batch, parameters: UnsafeBufferPointer(rebasing: theta[0..<o]),
-                                    workspace: workspace.network)
-        for r in 0..<batch {
-            var total = 0.0
-            for i in 0..<dim {
-                total += Self.executedLogLikelihood(action: actions[r * dim + i], mean: means[r * dim + i], logStd: theta[o + i],
-                                                    low: low[i], high: high[i]).value
-            }
-            result[r] = total
         }
     }
 

@@ -176,25 +176,39 @@ public struct GaussianPolicy: Sendable, Equatable {
     public func logProbabilities(features: UnsafeBufferPointer<Double>, actions: UnsafeBufferPointer<Double>,
                                  workspace: GaussianPolicyWorkspace, into result: UnsafeMutableBufferPointer<Double>,
                                  parameters theta: UnsafeBufferPointer<Double>? = nil) {
-        if let theta {
-            logProbabilitiesCore(features: features, actions: actions, workspace: workspace, into: result, parameters: theta)
-        } else {
-            parameters.withUnsafeBufferPointer {
-                logProbabilitiesCore(features: features, actions: actions, workspace: workspace, into: result, parameters: $0)
-            }
+        withParameters(theta) {
+            logProbabilitiesCore(features: features, actions: actions, workspace: workspace, into: result, parameters: $0)
         }
+    }
+
+    /// `body` called with `theta`, or with ``parameters`` when it is nil.
+    func withParameters<R>(_ theta: UnsafeBufferPointer<Double>?, _ body: (UnsafeBufferPointer<Double>) -> R) -> R {
+        if let theta { return body(theta) }
+        return parameters.withUnsafeBufferPointer(body)
+    }
+
+    /// The means m_θ(sᵢ) of the rows of a batched log-probability pass (one forward pass of the
+    /// mean network) and the number of rows, after checking the buffers' sizes (`caller` names
+    /// the pass in the messages).
+    func batchMeans(features: UnsafeBufferPointer<Double>, actions: UnsafeBufferPointer<Double>, resultCount: Int,
+                    parameters theta: UnsafeBufferPointer<Double>, workspace: GaussianPolicyWorkspace,
+                    caller: String) -> (means: UnsafeBufferPointer<Double>, batch: Int) {
+        let dim = actionDimension
+        precondition(actions.count % dim == 0, "\(caller): \(actions.count) action values are not rows of \(dim)")
+        let batch = actions.count / dim
+        precondition(resultCount >= batch, "\(caller): result buffer too small")
+        precondition(theta.count == parameterCount, "\(caller): \(theta.count) parameters, expected \(parameterCount)")
+        let means = network.forward(features, batch: batch, parameters: UnsafeBufferPointer(rebasing: theta[0..<logStdOffset]),
+                                    workspace: workspace.network)
+        return (means, batch)
     }
 
     func logProbabilitiesCore(features: UnsafeBufferPointer<Double>, actions: UnsafeBufferPointer<Double>,
                               workspace: GaussianPolicyWorkspace, into result: UnsafeMutableBufferPointer<Double>,
                               parameters theta: UnsafeBufferPointer<Double>) {
         let dim = actionDimension
-        precondition(actions.count % dim == 0, "logProbabilities: \(actions.count) action values are not rows of \(dim)")
-        let batch = actions.count / dim
-        precondition(result.count >= batch, "logProbabilities: result buffer too small")
-        precondition(theta.count == parameterCount, "logProbabilities: \(theta.count) parameters, expected \(parameterCount)")
-        let means = network.forward(features, batch: batch, parameters: UnsafeBufferPointer(rebasing: theta[0..<logStdOffset]),
-                                    workspace: workspace.network)
+        let (means, batch) = batchMeans(features: features, actions: actions, resultCount: result.count, parameters: theta,
+                                        workspace: workspace, caller: "logProbabilities")
         let o = logStdOffset
         var logNormalizer = Double(dim) * GaussianPolicy.halfLogTwoPi
         for i in 0..<dim { logNormalizer += theta[o + i] }
